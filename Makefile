@@ -1,0 +1,47 @@
+# hnswmm: PGXS build plus the two set-up commands (make demo, make test).
+#
+# `make demo`, `make test` and `make bench` work on a fresh Debian 12 machine:
+# they install what is missing, build, install and run against a throwaway
+# cluster of their own.  They must not need PGXS to parse this file, because
+# on a fresh machine the server dev package is not there yet.
+
+EXTENSION  = hnswmm
+EXTVERSION = 0.1.0
+
+MODULE_big = hnswmm
+OBJS = \
+	src/vector.o \
+	src/distance.o
+
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+SQL_PARTS  = src/sql/vector.sql
+
+TESTS        = $(sort $(wildcard sql/*.sql))
+REGRESS      = $(patsubst sql/%.sql,%,$(TESTS))
+REGRESS_OUT ?= .
+REGRESS_OPTS = --inputdir=. --outputdir=$(REGRESS_OUT) --load-extension=$(EXTENSION)
+
+# Distance kernels are written for auto-vectorisation; override with
+# `make OPTFLAGS=` for a portable build.
+OPTFLAGS ?= -march=native
+PG_CFLAGS = $(OPTFLAGS)
+ifdef DEBUG
+PG_CPPFLAGS += -DUSE_ASSERT_CHECKING -O0 -g3
+endif
+
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+endif
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+.PHONY: demo test bench
+demo:
+	bash scripts/demo.sh
+test:
+	bash scripts/test.sh
+bench:
+	bash scripts/bench.sh $(BENCH_ARGS)

@@ -1,0 +1,85 @@
+# Shared shell functions of the set-up commands (demo, test, bench).
+# Sourced, never run.  Every function is safe to run as root or as a normal
+# user; as root the server runs as the `postgres` user.
+
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PY=/usr/bin/python3
+DEBIAN_PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
+  libtap-parser-sourcehandler-pgtap-perl libipc-run-perl python3-psycopg
+  python3-numpy python3-pytest python3-hnswlib python3-matplotlib
+  dataset-fashion-mnist"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Install the Debian packages that are missing (apt-get update once first).
+ensure_packages() {
+  local missing=() p
+  for p in $DEBIAN_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    die "missing Debian packages: ${missing[*]} (install them as root: apt-get install ${missing[*]})"
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Build and install the extension.  A non-root user needs write access to
+# the server's extension directories (or runs `sudo make install` first).
+build_and_install() {
+  log "building hnswmm"
+  make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+  local libdir sharedir
+  libdir=$("$PG_CONFIG" --pkglibdir); sharedir=$("$PG_CONFIG" --sharedir)
+  if [ -w "$libdir" ] && [ -w "$sharedir/extension" ]; then
+    make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+  elif ! cmp -s hnswmm.so "$libdir/hnswmm.so"; then
+    die "cannot write $libdir: run 'sudo make install' first"
+  fi
+}
+
+# Run a command as the server's user: `postgres` when we are root.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Start a throwaway cluster in a fresh temporary directory, listening only on
+# a Unix socket there.  Exports PGHOST, PGPORT, PGUSER, PGDATABASE and
+# HNSWMM_TMP; cluster_stop removes it all again.
+cluster_start() {
+  local bindir; bindir=$("$PG_CONFIG" --bindir)
+  HNSWMM_TMP=$(mktemp -d /tmp/hnswmm.XXXXXX)
+  chmod 755 "$HNSWMM_TMP"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$HNSWMM_TMP"
+  export HNSWMM_TMP PGHOST=$HNSWMM_TMP PGPORT PGUSER=postgres PGDATABASE=postgres
+  PGPORT=$(free_port)
+  as_pg "$bindir/initdb" -D "$HNSWMM_TMP/data" -U postgres -A trust -E UTF8 \
+        --locale=C --no-sync >"$HNSWMM_TMP/initdb.log" 2>&1 \
+    || { cat "$HNSWMM_TMP/initdb.log" >&2; die "initdb failed"; }
+  as_pg "$bindir/pg_ctl" -D "$HNSWMM_TMP/data" -l "$HNSWMM_TMP/server.log" -w \
+        -o "-p $PGPORT -k $HNSWMM_TMP -c listen_addresses='' -c fsync=off \
+            -c shared_buffers=${HNSWMM_SHARED_BUFFERS:-512MB} \
+            -c maintenance_work_mem=${HNSWMM_MWM:-1GB} \
+            -c max_parallel_maintenance_workers=1" start >/dev/null \
+    || { cat "$HNSWMM_TMP/server.log" >&2; die "server did not start"; }
+  log "cluster on port $PGPORT in $HNSWMM_TMP"
+}
+
+cluster_stop() {
+  [ -n "${HNSWMM_TMP:-}" ] && [ -d "$HNSWMM_TMP" ] || return 0
+  local bindir; bindir=$("$PG_CONFIG" --bindir)
+  as_pg "$bindir/pg_ctl" -D "$HNSWMM_TMP/data" -m fast -w stop >/dev/null 2>&1 || true
+  if grep -E 'PANIC|server process .* was terminated|TRAP:' "$HNSWMM_TMP/server.log" >&2; then
+    log "the server log shows a crash"
+    CLUSTER_CRASHED=1
+  fi
+  rm -rf "$HNSWMM_TMP"
+  HNSWMM_TMP=
+}

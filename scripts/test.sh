@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `make test`: install what is missing, build, install, run every suite
+# against throwaway clusters, stop them, and print `N passed, N failed`.
+#   pg_regress  sql/*.sql vs expected/*.out   (make installcheck)
+#   pgTAP       test/pgtap/*.sql              (pg_prove)
+#   Perl TAP    test/tap/*.pl                 (prove; they start their own clusters)
+#   pytest      python/tests                  (once python/ exists)
+# HNSWMM_SUITES="regress pgtap tap pytest" picks suites.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ensure_packages
+build_and_install
+trap cluster_stop EXIT
+cluster_start
+
+SUITES=${HNSWMM_SUITES:-regress pgtap tap pytest}
+PASSED=0 FAILED=0
+LOGDIR=$(mktemp -d /tmp/hnswmm-test-logs.XXXXXX)
+count() { PASSED=$((PASSED + $1)); FAILED=$((FAILED + $2)); }
+
+run_regress() {
+  log "pg_regress"
+  make -s PG_CONFIG="$PG_CONFIG" REGRESS_OUT="$LOGDIR/regress" installcheck >"$LOGDIR/regress.log" 2>&1
+  local rc=$?
+  cat "$LOGDIR/regress.log"
+  local ok bad
+  ok=$(grep -cE '\.\.\. ok' "$LOGDIR/regress.log")
+  bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$LOGDIR/regress.log")
+  [ -f "$LOGDIR/regress/regression.diffs" ] && head -c 20000 "$LOGDIR/regress/regression.diffs"
+  [ $rc -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+  count "$ok" "$bad"
+}
+
+# Count TAP assertions of a verbose prove run; a script that died counts as
+# one more failure.
+count_tap() {
+  local file=$1 ok bad
+  ok=$(grep -cE '^\s*ok [0-9]+' "$file")
+  bad=$(grep -cE '^\s*not ok [0-9]+' "$file")
+  if ! grep -q '^Result: PASS' "$file" && [ "$bad" -eq 0 ]; then bad=1; fi
+  count "$ok" "$bad"
+}
+
+run_pgtap() {
+  compgen -G 'test/pgtap/*.sql' >/dev/null || return 0
+  log "pgTAP"
+  psql -qX -c 'CREATE EXTENSION IF NOT EXISTS pgtap' >/dev/null
+  pg_prove -v --dbname postgres test/pgtap/*.sql >"$LOGDIR/pgtap.log" 2>&1
+  grep -vE '^\s*ok [0-9]+' "$LOGDIR/pgtap.log"
+  count_tap "$LOGDIR/pgtap.log"
+}
+
+# Perl TAP tests create clusters themselves, so they run as the server's
+# user from a copy of test/tap that it can read and write.
+run_tap() {
+  compgen -G 'test/tap/*.pl' >/dev/null || return 0
+  log "Perl TAP"
+  local dir="$HNSWMM_TMP/tap" bindir pgxsdir
+  bindir=$("$PG_CONFIG" --bindir); pgxsdir=$(dirname "$("$PG_CONFIG" --pgxs)")/../..
+  mkdir -p "$dir" && cp -r test/tap/. "$dir/" && chmod -R a+rwX "$dir"
+  as_pg env PATH="$bindir:$PATH" PERL5LIB="$pgxsdir/src/test/perl" \
+      TESTDIR="$dir" PG_TEST_PORT_DIR="$dir" \
+      HNSWMM_FMNIST=/usr/share/datasets/fashion-mnist \
+      bash -c "cd '$dir' && prove -v ${HNSWMM_TAP_TESTS:-*.pl}" >"$LOGDIR/tap.log" 2>&1
+  grep -vE '^\s*ok [0-9]+' "$LOGDIR/tap.log"
+  count_tap "$LOGDIR/tap.log"
+  [ -d "$dir/tmp_check/log" ] && grep -lE 'TRAP:|PANIC' "$dir"/tmp_check/log/*.log 2>/dev/null
+}
+
+run_pytest() {
+  [ -d python/tests ] || return 0
+  log "pytest"
+  (cd python && "$PY" -m pytest -q -p no:cacheprovider tests) >"$LOGDIR/pytest.log" 2>&1
+  local rc=$?
+  cat "$LOGDIR/pytest.log"
+  local ok bad
+  ok=$(grep -oE '[0-9]+ passed' "$LOGDIR/pytest.log" | tail -1 | grep -oE '[0-9]+')
+  bad=$(grep -oE '[0-9]+ (failed|error)' "$LOGDIR/pytest.log" | awk '{s+=$1} END {print s+0}')
+  [ $rc -ne 0 ] && [ $rc -ne 5 ] && [ "${bad:-0}" -eq 0 ] && bad=1
+  count "${ok:-0}" "${bad:-0}"
+}
+
+for suite in $SUITES; do "run_$suite"; done
+cluster_stop
+[ -n "${CLUSTER_CRASHED:-}" ] && count 0 1
+rm -rf "$LOGDIR"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
