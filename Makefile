@@ -11,10 +11,21 @@ EXTVERSION = 0.1.0
 MODULE_big = hnswmm
 OBJS = \
 	src/vector.o \
-	src/distance.o
+	src/distance.o \
+	src/hnswmm.o \
+	src/hnswmm_layout.o \
+	src/hnswmm_store.o \
+	src/hnswmm_search.o \
+	src/hnswmm_graph.o \
+	src/hnswmm_build.o \
+	src/hnswmm_insert.o \
+	src/hnswmm_scan.o \
+	src/hnswmm_vacuum.o \
+	src/hnswmm_info.o \
+	src/hnswmm_verify.o
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-SQL_PARTS  = src/sql/vector.sql
+SQL_PARTS  = src/sql/vector.sql src/sql/hnswmm.sql
 
 TESTS        = $(sort $(wildcard sql/*.sql))
 REGRESS      = $(patsubst sql/%.sql,%,$(TESTS))
@@ -34,6 +45,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
 endif
+
+# PGXS does not track header dependencies; every object depends on them all
+$(OBJS): $(wildcard src/*.h)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@

@@ -20,4 +20,12 @@ extern float hm_l1(const float *a, const float *b, int n);
 /* sum of a[i]^2 */
 extern float hm_norm_squared(const float *a, int n);
 
+/*
+ * The three sums of a cosine distance in one pass: *ab = sum of a[i] * b[i],
+ * *aa = sum of a[i]^2, *bb = sum of b[i]^2, each summed in the same order as
+ * the kernels above.
+ */
+extern void hm_cosine_terms(const float *a, const float *b, int n,
+							float *ab, float *aa, float *bb);
+
 #endif							/* HNSWMM_DISTANCE_H */

@@ -1,0 +1,274 @@
+/*
+ * hnswmm.h
+ *		On-disk format of an hnswmm index and the declarations shared by the
+ *		access method's files.
+ *
+ * Every page of the index is a standard PostgreSQL page (header, checksum)
+ * with an 8-byte special area naming the page type.  Block 0 is the
+ * metapage; the rest of the main fork is a sequence of equal-sized extents.
+ * Extent e holds the nodes with ids [e * E, (e + 1) * E), where E is
+ * nodes_per_extent, so both the graph record and the vector of a node are
+ * found from its id by arithmetic alone:
+ *
+ *	block 0                 metapage (HnswmmMetaPageData)
+ *	block 1 + e * X ...     extent e, X = graph + upper + vector pages:
+ *
+ *	+---------------------+   graph pages: fixed-size level-0 records
+ *	| graph page 0        |   (HnswmmNode), node k of the extent in graph
+ *	| ...                 |   page k / G at slot k % G
+ *	+---------------------+
+ *	| upper page 0        |   upper pages: variable-size records holding the
+ *	| ...                 |   layer 1..level neighbour lists of the extent's
+ *	+---------------------+   nodes that have any (about one node in m)
+ *	| vector page 0       |   vector pages: the extent's float vectors as one
+ *	| ...                 |   byte stream of E * dim * 4 bytes cut into page
+ *	+---------------------+   payloads; a vector may continue on the next page
+ *
+ * Each page:
+ *
+ *	+----------------+----------------------------+------+---------+
+ *	| PageHeaderData | payload (records / floats) | hole | special |
+ *	+----------------+----------------------------+------+---------+
+ *	0               24                       pd_lower  pd_upper  8184
+ *
+ * Payload bytes always lie below pd_lower: generic WAL records and
+ * full-page images skip the hole, so a byte written there would be lost on
+ * replay.  Vector bytes are written once and never changed (no slot reuse),
+ * which is what lets backends read them through a read-only mapping of the
+ * relation's files while other backends append to the same page.
+ */
+#ifndef HNSWMM_H
+#define HNSWMM_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/reloptions.h"
+#include "nodes/execnodes.h"
+#include "storage/bufmgr.h"
+#include "storage/itemptr.h"
+#include "storage/lock.h"
+#include "utils/relcache.h"
+
+#include "vector.h"
+
+#define HNSWMM_MAGIC			0x484E5357	/* "HNSW" */
+#define HNSWMM_VERSION			1
+#define HNSWMM_METAPAGE_BLKNO	0
+#define HNSWMM_INVALID_NODE		0xFFFFFFFF
+#define HNSWMM_MAX_LEVEL		15
+
+/* Page types, in the special area */
+#define HNSWMM_PAGE_META		1
+#define HNSWMM_PAGE_GRAPH		2
+#define HNSWMM_PAGE_UPPER		3
+#define HNSWMM_PAGE_VECTOR		4
+
+/* An extent aims at this many pages (graph + upper + vector) */
+#define HNSWMM_EXTENT_TARGET_PAGES	64
+
+/* Special area of every page */
+typedef struct HnswmmPageOpaqueData
+{
+	uint16		page_type;		/* HNSWMM_PAGE_* */
+	uint16		unused;			/* always 0 */
+	uint32		extent;			/* extent number, 0 for the metapage */
+} HnswmmPageOpaqueData;
+
+typedef HnswmmPageOpaqueData *HnswmmPageOpaque;
+
+#define HNSWMM_PAGE_HEADER	MAXALIGN(SizeOfPageHeaderData)
+#define HNSWMM_PAYLOAD		(BLCKSZ - HNSWMM_PAGE_HEADER - MAXALIGN(sizeof(HnswmmPageOpaqueData)))
+
+#define HnswmmPageGetOpaque(page) ((HnswmmPageOpaque) PageGetSpecialPointer(page))
+#define HnswmmPagePayload(page)	((char *) (page) + HNSWMM_PAGE_HEADER)
+
+/* Distance used inside the index, fixed by the operator class */
+typedef enum HnswmmMetric
+{
+	HNSWMM_METRIC_L2 = 1,		/* squared Euclidean distance */
+	HNSWMM_METRIC_IP = 2,		/* negative inner product */
+	HNSWMM_METRIC_COSINE = 3,	/* negative inner product of normalised vectors */
+	HNSWMM_METRIC_L1 = 4		/* taxicab distance */
+} HnswmmMetric;
+
+/*
+ * Metapage contents, at the start of block 0's payload.  Fields up to
+ * vector_pages_per_extent describe the layout and never change once
+ * dimensions is set (at build, or at the first insert into an index built
+ * on an empty table); the rest is the state of the graph.
+ */
+typedef struct HnswmmMetaPageData
+{
+	uint32		magic;			/* HNSWMM_MAGIC */
+	uint32		version;		/* HNSWMM_VERSION */
+	uint32		dimensions;		/* floats per vector; 0 = not known yet */
+	uint16		metric;			/* HnswmmMetric */
+	uint16		m;				/* neighbours per upper layer; 2m at layer 0 */
+	uint16		ef_construction;	/* beam width while linking nodes */
+	uint16		node_size;		/* bytes of one level-0 record */
+	uint32		nodes_per_graph_page;	/* level-0 records per graph page */
+	uint32		nodes_per_extent;	/* E: node ids per extent */
+	uint32		graph_pages_per_extent; /* graph pages at the start of an extent */
+	uint32		upper_pages_per_extent; /* upper pages after them */
+	uint32		vector_pages_per_extent;	/* vector pages after those */
+	uint32		nnodes;			/* node ids [0, nnodes) exist */
+	uint32		ndeleted;		/* nodes removed by VACUUM (never reused) */
+	uint32		entry_node;		/* search entry point, or HNSWMM_INVALID_NODE */
+	uint16		entry_level;	/* top layer of the entry point */
+	uint16		unused;			/* always 0 */
+	uint32		flushed;		/* vectors of ids below this are in the file */
+	TimeLineID	stamp_tli;		/* timeline on which "flushed" was set */
+	uint64		stamp_sysid;	/* system identifier of the node that set it */
+} HnswmmMetaPageData;
+
+typedef HnswmmMetaPageData *HnswmmMetaPage;
+
+#define HnswmmPageGetMeta(page) ((HnswmmMetaPage) HnswmmPagePayload(page))
+
+/* Node flags */
+#define HNSWMM_NODE_DEAD		0x01	/* heap tuple gone; still linked */
+#define HNSWMM_NODE_DELETED		0x02	/* unlinked by VACUUM; never returned */
+#define HNSWMM_NODE_DUPLICATE	0x04	/* not in the graph: a copy of another
+										 * node's vector, found through that
+										 * node's duplicate chain */
+
+/*
+ * Level-0 record of a node, in a graph page.  Fixed size: node_size bytes
+ * = offsetof(HnswmmNode, neighbors) + 2 * m * sizeof(uint32).
+ *
+ * Rows with identical (indexed) vectors do not all become graph nodes:
+ * thousands of equal vectors would fill each other's neighbour lists and
+ * cut the rest of the graph off.  The first one is a graph node; each later
+ * one is appended as a DUPLICATE node without neighbours and linked into
+ * the first one's duplicate chain through dup_next, newest first.
+ */
+typedef struct HnswmmNode
+{
+	ItemPointerData heaptid;	/* heap tuple; invalid once VACUUM removed it */
+	uint8		level;			/* top layer of this node */
+	uint8		flags;			/* HNSWMM_NODE_* */
+	uint16		nneighbors;		/* used entries of neighbors[] */
+	uint16		upper_page;		/* upper page (within the extent) holding
+								 * layers 1..level, if level > 0 */
+	uint16		upper_offset;	/* byte offset of that record in the page's
+								 * payload */
+	uint16		unused;			/* always 0 */
+	uint32		dup_next;		/* next node of the duplicate chain, or
+								 * HNSWMM_INVALID_NODE */
+	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];	/* layer-0 neighbour ids */
+} HnswmmNode;
+
+/*
+ * An upper record is `level` consecutive HnswmmLayer structs of m ids each,
+ * for layers 1..level; upper pages are filled from the start of the payload
+ * and pd_lower marks the end of the last record.
+ */
+typedef struct HnswmmLayer
+{
+	uint32		nneighbors;		/* used entries of neighbors[] */
+	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];	/* m neighbour ids */
+} HnswmmLayer;
+
+#define HNSWMM_LAYER_SIZE(m)	(offsetof(HnswmmLayer, neighbors) + (m) * sizeof(uint32))
+#define HNSWMM_NODE_SIZE(m)		(offsetof(HnswmmNode, neighbors) + 2 * (m) * sizeof(uint32))
+
+/* Heavyweight page locks on a block number that is never a real page */
+#define HNSWMM_UPDATE_LOCK	((BlockNumber) 0xFFFFFFFE)
+
+/* Index options (WITH (...)) */
+typedef struct HnswmmOptions
+{
+	int32		vl_len_;		/* varlena header */
+	int			m;
+	int			ef_construction;
+} HnswmmOptions;
+
+#define HNSWMM_DEFAULT_M				16
+#define HNSWMM_MIN_M					2
+#define HNSWMM_MAX_M					100
+#define HNSWMM_DEFAULT_EF_CONSTRUCTION	64
+#define HNSWMM_MAX_EF_CONSTRUCTION		1000
+
+/*
+ * Layout of one index, derived from the metapage (cached per backend).
+ */
+typedef struct HnswmmLayout
+{
+	int			dimensions;
+	HnswmmMetric metric;
+	int			m;
+	int			ef_construction;
+	int			node_size;
+	uint32		nodes_per_graph_page;
+	uint32		nodes_per_extent;
+	uint32		graph_pages;	/* per extent */
+	uint32		upper_pages;	/* per extent */
+	uint32		vector_pages;	/* per extent */
+	uint32		extent_pages;	/* sum of the three */
+} HnswmmLayout;
+
+/* Where a vector lives: up to this many pieces (16000 * 4 / HNSWMM_PAYLOAD + 2) */
+#define HNSWMM_MAX_PIECES	10
+
+typedef struct HnswmmSlot
+{
+	BlockNumber first_block;	/* vector page of the first piece */
+	uint32		offset;			/* byte offset in that page's payload */
+} HnswmmSlot;
+
+/* hnswmm.c */
+extern int	hnswmm_ef_search;
+extern void _PG_init(void);
+extern HnswmmMetric hnswmm_index_metric(Relation index);
+extern void hnswmm_read_options(Relation index, int *m, int *ef_construction);
+
+/* hnswmm_info.c */
+extern Relation hnswmm_open_for_inspection(Oid indexoid);
+
+/* hnswmm_layout.c: layout arithmetic, metapage, page initialisation */
+extern void hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
+								  HnswmmMetric metric, int m, int ef_construction);
+extern void hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta);
+extern void hnswmm_layout_to_meta(const HnswmmLayout *layout, HnswmmMetaPage meta);
+extern void hnswmm_init_page(Page page, uint16 page_type, uint32 extent);
+extern void hnswmm_init_metapage(Page page, HnswmmMetric metric, int m,
+								 int ef_construction);
+extern BlockNumber hnswmm_extent_start(const HnswmmLayout *layout, uint32 extent);
+extern BlockNumber hnswmm_node_block(const HnswmmLayout *layout, uint32 id);
+extern HnswmmNode *hnswmm_page_node(const HnswmmLayout *layout, Page page, uint32 id);
+extern HnswmmSlot hnswmm_vector_slot(const HnswmmLayout *layout, uint32 id);
+extern int	hnswmm_random_level(int m, double u);
+extern int	hnswmm_upper_capacity_level(const HnswmmLayout *layout, int level,
+										uint32 used);
+extern void hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta);
+
+/* hnswmm_build.c */
+extern IndexBuildResult *hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void hnswmm_buildempty(Relation index);
+extern char *hnswmm_buildphasename(int64 phase);
+extern void hnswmm_check_dimensions(Relation index, int expected, int actual);
+
+/* hnswmm_insert.c */
+extern bool hnswmm_insert(Relation index, Datum *values, bool *isnull,
+						  ItemPointer heap_tid, Relation heap,
+						  IndexUniqueCheck checkUnique, bool indexUnchanged,
+						  IndexInfo *indexInfo);
+
+/* hnswmm_scan.c */
+extern IndexScanDesc hnswmm_beginscan(Relation index, int nkeys, int norderbys);
+extern void hnswmm_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+						  ScanKey orderbys, int norderbys);
+extern bool hnswmm_gettuple(IndexScanDesc scan, ScanDirection dir);
+extern void hnswmm_endscan(IndexScanDesc scan);
+
+/* hnswmm_vacuum.c */
+extern IndexBulkDeleteResult *hnswmm_bulkdelete(IndexVacuumInfo *info,
+												IndexBulkDeleteResult *stats,
+												IndexBulkDeleteCallback callback,
+												void *callback_state);
+extern IndexBulkDeleteResult *hnswmm_vacuumcleanup(IndexVacuumInfo *info,
+												   IndexBulkDeleteResult *stats);
+
+#endif							/* HNSWMM_H */

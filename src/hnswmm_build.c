@@ -1,0 +1,639 @@
+/*
+ * hnswmm_build.c
+ *		CREATE INDEX: stream the heap's vectors into vector pages written in
+ *		bulk (bypassing shared buffers), map the file just written, build the
+ *		graph in memory over the mapped vectors, then write the graph pages
+ *		and the metapage, WAL-log the relation if it needs WAL, and sync it.
+ *
+ * Build memory is the graph only (about 16 + 8m bytes a node plus the upper
+ * layers); the vectors stay in the OS page cache.  Also the empty index of
+ * an unlogged table (its init fork).
+ */
+#include "postgres.h"
+
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "common/pg_prng.h"
+#include "hnswmm.h"
+#include "hnswmm_search.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/smgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+/* Sub-phases shown in pg_stat_progress_create_index */
+#define PHASE_LOAD		2
+#define PHASE_GRAPH		3
+#define PHASE_WRITE		4
+
+/* Seed of the layer generator, so that a build is reproducible */
+#define BUILD_SEED		UINT64CONST(0x686e73776d6d)
+
+/* One node of the in-memory graph (its layer-0 list is in level0) */
+typedef struct BuildNode
+{
+	ItemPointerData tid;		/* heap tuple */
+	uint8		level;			/* top layer */
+	uint8		flags;			/* HNSWMM_NODE_DUPLICATE or 0 */
+	uint16		upper_page;		/* where its upper record will be written */
+	uint16		upper_offset;
+	uint32		upper;			/* first layer's index in BuildGraph.upper */
+	uint32		dup_next;		/* duplicate chain */
+} BuildNode;
+
+typedef struct BuildGraph
+{
+	HnswmmGraph graph;			/* must be first: the search's callbacks */
+	int			m;
+	BuildNode  *nodes;
+	uint32	   *level0;			/* 2m ids a node */
+	uint16	   *count0;			/* used ids of each level0 list */
+	uint32	   *upper;			/* per layer: count, then m ids */
+	uint32		entry;
+	int			entry_level;
+} BuildGraph;
+
+typedef struct BuildState
+{
+	Relation	index;
+	HnswmmLayout layout;
+	bool		have_layout;
+	bool		needs_wal;
+	uint32		nnodes;
+	uint32		nodes_size;		/* allocated entries of nodes */
+	BuildNode  *nodes;
+	char	   *vector_pages;	/* the current extent's vector pages */
+	uint32	   *upper_used;		/* bytes used in each upper page of it */
+	float	   *vec;			/* one prepared vector */
+	double		heap_tuples;
+	pg_prng_state prng;
+} BuildState;
+
+char *
+hnswmm_buildphasename(int64 phase)
+{
+	switch (phase)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case PHASE_LOAD:
+			return "loading vectors";
+		case PHASE_GRAPH:
+			return "building graph";
+		case PHASE_WRITE:
+			return "writing graph";
+		default:
+			return NULL;
+	}
+}
+
+/* Dimensions declared by the indexed column's typmod, or 0 */
+static int
+declared_dimensions(Relation index)
+{
+	return Max(TupleDescAttr(RelationGetDescr(index), 0)->atttypmod, 0);
+}
+
+/*
+ * Write pages [first, first + n) of the main fork directly to the file,
+ * WAL-logging them first when the relation needs it.  New blocks are
+ * appended, existing ones overwritten.
+ */
+static void
+write_pages(BuildState *bs, BlockNumber first, char *pages, int n, bool extend)
+{
+	BlockNumber *blknos = palloc(sizeof(BlockNumber) * n);
+	Page	   *ptrs = palloc(sizeof(Page) * n);
+
+	for (int i = 0; i < n; i++)
+	{
+		blknos[i] = first + i;
+		ptrs[i] = pages + (Size) i * BLCKSZ;
+	}
+	if (bs->needs_wal)
+		log_newpages(&bs->index->rd_node, MAIN_FORKNUM, n, blknos, ptrs, true);
+	for (int i = 0; i < n; i++)
+	{
+		PageSetChecksumInplace(ptrs[i], blknos[i]);
+		if (extend)
+			smgrextend(RelationGetSmgr(bs->index), MAIN_FORKNUM, blknos[i],
+					   ptrs[i], true);
+		else
+			smgrwrite(RelationGetSmgr(bs->index), MAIN_FORKNUM, blknos[i],
+					  ptrs[i], true);
+	}
+	pfree(blknos);
+	pfree(ptrs);
+}
+
+static void
+start_extent(BuildState *bs, uint32 extent)
+{
+	HnswmmLayout *layout = &bs->layout;
+
+	for (uint32 i = 0; i < layout->vector_pages; i++)
+		hnswmm_init_page(bs->vector_pages + (Size) i * BLCKSZ,
+						 HNSWMM_PAGE_VECTOR, extent);
+	memset(bs->upper_used, 0, sizeof(uint32) * layout->upper_pages);
+}
+
+/*
+ * Append the current extent to the file: placeholder graph and upper pages
+ * (written for real once the graph exists), then its vector pages.
+ */
+static void
+flush_extent(BuildState *bs, uint32 extent)
+{
+	HnswmmLayout *layout = &bs->layout;
+	uint32		fixed = layout->graph_pages + layout->upper_pages;
+	BlockNumber start = hnswmm_extent_start(layout, extent);
+	char	   *placeholder = palloc(BLCKSZ);
+
+	for (uint32 i = 0; i < fixed; i++)
+	{
+		hnswmm_init_page(placeholder,
+						 i < layout->graph_pages ? HNSWMM_PAGE_GRAPH : HNSWMM_PAGE_UPPER,
+						 extent);
+		PageSetChecksumInplace(placeholder, start + i);
+		smgrextend(RelationGetSmgr(bs->index), MAIN_FORKNUM, start + i,
+				   placeholder, true);
+	}
+	pfree(placeholder);
+	write_pages(bs, start + fixed, bs->vector_pages, layout->vector_pages, true);
+}
+
+/* Copy a vector into the extent's vector pages, raising pd_lower */
+static void
+store_vector(BuildState *bs, uint32 id, const float *vec)
+{
+	HnswmmLayout *layout = &bs->layout;
+	HnswmmSlot	slot = hnswmm_vector_slot(layout, id);
+	BlockNumber first = hnswmm_extent_start(layout, id / layout->nodes_per_extent) +
+		layout->graph_pages + layout->upper_pages;
+	uint32		page = slot.first_block - first;
+	Size		left = (Size) layout->dimensions * sizeof(float);
+	uint32		offset = slot.offset;
+	const char *src = (const char *) vec;
+
+	while (left > 0)
+	{
+		Page		p = bs->vector_pages + (Size) page * BLCKSZ;
+		Size		n = Min(left, HNSWMM_PAYLOAD - offset);
+
+		memcpy(HnswmmPagePayload(p) + offset, src, n);
+		((PageHeader) p)->pd_lower = HNSWMM_PAGE_HEADER + offset + n;
+		src += n;
+		left -= n;
+		offset = 0;
+		page++;
+	}
+}
+
+/*
+ * Pick the layer of a new node and the upper page of its extent that takes
+ * its upper record; a node whose record fits nowhere gets a lower layer.
+ */
+static void
+assign_level(BuildState *bs, BuildNode *node)
+{
+	HnswmmLayout *layout = &bs->layout;
+	int			want = hnswmm_random_level(layout->m, pg_prng_double(&bs->prng));
+	int			best = 0;
+	uint32		best_page = 0;
+
+	for (uint32 p = 0; p < layout->upper_pages && best < want; p++)
+	{
+		int			fits = hnswmm_upper_capacity_level(layout, want, bs->upper_used[p]);
+
+		if (fits > best)
+		{
+			best = fits;
+			best_page = p;
+		}
+	}
+	node->level = best;
+	node->upper_page = best_page;
+	node->upper_offset = best > 0 ? bs->upper_used[best_page] : 0;
+	if (best > 0)
+		bs->upper_used[best_page] += best * HNSWMM_LAYER_SIZE(layout->m);
+}
+
+static void
+set_layout(BuildState *bs, int dimensions)
+{
+	int			m;
+	int			ef_construction;
+
+	hnswmm_read_options(bs->index, &m, &ef_construction);
+	hnswmm_compute_layout(&bs->layout, dimensions, hnswmm_index_metric(bs->index),
+						  m, ef_construction);
+	bs->vector_pages = palloc((Size) bs->layout.vector_pages * BLCKSZ);
+	bs->upper_used = palloc(sizeof(uint32) * bs->layout.upper_pages);
+	bs->vec = palloc(sizeof(float) * dimensions);
+	bs->have_layout = true;
+}
+
+void
+hnswmm_check_dimensions(Relation index, int expected, int actual)
+{
+	if (expected != actual)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", expected, actual),
+				 errdetail("All vectors of index \"%s\" must have the same number of dimensions.",
+						   RelationGetRelationName(index))));
+}
+
+static void
+build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			   bool tupleIsAlive, void *state)
+{
+	BuildState *bs = (BuildState *) state;
+	MemoryContext old;
+	Vector	   *v;
+	uint32		id;
+
+	bs->heap_tuples += 1;
+	if (isnull[0])
+		return;
+	v = DatumGetVector(values[0]);
+	if (!bs->have_layout)
+		set_layout(bs, v->dim);
+	hnswmm_check_dimensions(index, bs->layout.dimensions, v->dim);
+	if (!hnswmm_prepare_vector(bs->layout.metric, v->x, bs->vec, v->dim))
+		return;					/* a zero vector under cosine: not indexed */
+	if ((Pointer) v != DatumGetPointer(values[0]))
+		pfree(v);
+	if (bs->nnodes == HNSWMM_INVALID_NODE - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("hnswmm indexes hold at most %u vectors",
+						HNSWMM_INVALID_NODE - 1)));
+
+	id = bs->nnodes++;
+	if (id % bs->layout.nodes_per_extent == 0)
+		start_extent(bs, id / bs->layout.nodes_per_extent);
+	store_vector(bs, id, bs->vec);
+
+	if (id >= bs->nodes_size)
+	{
+		bs->nodes_size *= 2;
+		old = MemoryContextSwitchTo(GetMemoryChunkContext(bs->nodes));
+		bs->nodes = repalloc_huge(bs->nodes, sizeof(BuildNode) * bs->nodes_size);
+		MemoryContextSwitchTo(old);
+	}
+	bs->nodes[id].tid = *tid;
+	bs->nodes[id].flags = 0;
+	bs->nodes[id].dup_next = HNSWMM_INVALID_NODE;
+	assign_level(bs, &bs->nodes[id]);
+
+	if ((id + 1) % bs->layout.nodes_per_extent == 0)
+		flush_extent(bs, id / bs->layout.nodes_per_extent);
+}
+
+/* Neighbours in the in-memory graph */
+static int
+build_neighbors(HnswmmGraph *graph, uint32 id, int level, uint32 *out)
+{
+	BuildGraph *bg = (BuildGraph *) graph;
+	const uint32 *list;
+	int			n;
+
+	if (level == 0)
+	{
+		n = bg->count0[id];
+		list = bg->level0 + (Size) id * 2 * bg->m;
+	}
+	else
+	{
+		const uint32 *layer = bg->upper + bg->nodes[id].upper + (level - 1) * (bg->m + 1);
+
+		n = layer[0];
+		list = layer + 1;
+	}
+	memcpy(out, list, n * sizeof(uint32));
+	return n;
+}
+
+/* The list of node id at layer level: its ids, count and capacity */
+static uint32 *
+build_list(BuildGraph *bg, uint32 id, int level, uint32 **count_out, int *cap)
+{
+	if (level == 0)
+	{
+		*cap = 2 * bg->m;
+		*count_out = NULL;
+		return bg->level0 + (Size) id * 2 * bg->m;
+	}
+	*cap = bg->m;
+	*count_out = bg->upper + bg->nodes[id].upper + (level - 1) * (bg->m + 1);
+	return *count_out + 1;
+}
+
+static void
+build_set_count(BuildGraph *bg, uint32 id, uint32 *count, int n)
+{
+	if (count == NULL)
+		bg->count0[id] = n;
+	else
+		*count = n;
+}
+
+/*
+ * Link `to` into the layer-`level` list of `from`; a full list is pruned
+ * with the selection heuristic over its members and the newcomer.
+ */
+static void
+build_add_link(BuildGraph *bg, uint32 from, uint32 to, int level,
+			   HnswmmCandidate *scratch, float *vec)
+{
+	HnswmmReader *reader = bg->graph.reader;
+	uint32	   *count;
+	int			cap;
+	uint32	   *list = build_list(bg, from, level, &count, &cap);
+	int			n = count ? (int) *count : bg->count0[from];
+
+	if (n < cap)
+	{
+		list[n] = to;
+		build_set_count(bg, from, count, n + 1);
+		return;
+	}
+	hnswmm_reader_copy(reader, from, vec);
+	for (int i = 0; i < n; i++)
+	{
+		scratch[i].id = list[i];
+		scratch[i].dist = hnswmm_reader_distance(reader, vec, list[i]);
+	}
+	scratch[n].id = to;
+	scratch[n].dist = hnswmm_reader_distance(reader, vec, to);
+	hnswmm_sort_candidates(scratch, n + 1);
+	build_set_count(bg, from, count,
+					hnswmm_select_neighbors(reader, scratch, n + 1, cap, list));
+}
+
+/*
+ * Insert node id into the in-memory graph, or into the duplicate chain of
+ * a node with the same vector.  found[l] has room for ef + 1 candidates.
+ */
+static void
+build_link_node(BuildGraph *bg, uint32 id, float *query, HnswmmCandidate **found,
+				HnswmmCandidate *scratch, float *vec, int ef)
+{
+	HnswmmReader *reader = bg->graph.reader;
+	BuildNode  *node = &bg->nodes[id];
+	int			nfound[HNSWMM_MAX_LEVEL + 1];
+	int			top;
+	uint32		head;
+
+	if (bg->entry == HNSWMM_INVALID_NODE)
+	{
+		bg->entry = id;
+		bg->entry_level = node->level;
+		return;
+	}
+	hnswmm_reader_copy(reader, id, query);
+	top = hnswmm_search_for_insert(&bg->graph, query, bg->entry, bg->entry_level,
+								   node->level, ef, found, nfound);
+	head = hnswmm_find_duplicate(reader, query, found[0], nfound[0]);
+	if (head != HNSWMM_INVALID_NODE)
+	{
+		/* its upper layers, if any, stay empty and unused */
+		node->flags = HNSWMM_NODE_DUPLICATE;
+		node->dup_next = bg->nodes[head].dup_next;
+		bg->nodes[head].dup_next = id;
+		return;
+	}
+	for (int l = top; l >= 0; l--)
+	{
+		uint32	   *count;
+		int			cap;
+		uint32	   *list = build_list(bg, id, l, &count, &cap);
+		int			n = hnswmm_select_neighbors(reader, found[l], nfound[l], bg->m, list);
+
+		build_set_count(bg, id, count, n);
+		for (int i = 0; i < n; i++)
+			build_add_link(bg, list[i], id, l, scratch, vec);
+	}
+	if (node->level > bg->entry_level)
+	{
+		bg->entry = id;
+		bg->entry_level = node->level;
+	}
+}
+
+static void
+build_graph(BuildState *bs, BuildGraph *bg, HnswmmReader *reader)
+{
+	HnswmmLayout *layout = &bs->layout;
+	uint32		n = bs->nnodes;
+	Size		upper_ids = 0;
+	int			ef = layout->ef_construction;
+	HnswmmCandidate *found[HNSWMM_MAX_LEVEL + 1];
+	HnswmmCandidate *scratch = palloc(sizeof(HnswmmCandidate) * (2 * layout->m + 1));
+	float	   *query = palloc(sizeof(float) * layout->dimensions);
+	float	   *vec = palloc(sizeof(float) * layout->dimensions);
+
+	memset(bg, 0, sizeof(BuildGraph));
+	hnswmm_graph_init(&bg->graph, build_neighbors, reader, layout->m,
+					  hnswmm_backend_visited());
+	hnswmm_visited_reset(bg->graph.visited, n);
+	bg->m = layout->m;
+	bg->nodes = bs->nodes;
+	bg->entry = HNSWMM_INVALID_NODE;
+	for (int l = 0; l <= HNSWMM_MAX_LEVEL; l++)
+		found[l] = palloc(sizeof(HnswmmCandidate) * (ef + 1));
+	for (uint32 i = 0; i < n; i++)
+	{
+		bg->nodes[i].upper = upper_ids;
+		upper_ids += (Size) bg->nodes[i].level * (layout->m + 1);
+	}
+	bg->level0 = MemoryContextAllocHuge(CurrentMemoryContext,
+										sizeof(uint32) * 2 * layout->m * Max(n, 1));
+	bg->count0 = MemoryContextAllocHuge(CurrentMemoryContext,
+										sizeof(uint16) * Max(n, 1));
+	memset(bg->count0, 0, sizeof(uint16) * n);
+	bg->upper = MemoryContextAllocHuge(CurrentMemoryContext,
+									   sizeof(uint32) * Max(upper_ids, 1));
+	memset(bg->upper, 0, sizeof(uint32) * upper_ids);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_GRAPH);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, n);
+	for (uint32 id = 0; id < n; id++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		build_link_node(bg, id, query, found, scratch, vec, ef);
+		if ((id & 1023) == 1023)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, id + 1);
+	}
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, n);
+}
+
+/* Fill the graph and upper pages of one extent from the in-memory graph */
+static void
+write_extent_graph(BuildState *bs, BuildGraph *bg, uint32 extent, char *pages)
+{
+	HnswmmLayout *layout = &bs->layout;
+	uint32		fixed = layout->graph_pages + layout->upper_pages;
+	uint32		first = extent * layout->nodes_per_extent;
+	uint32		last = Min(first + layout->nodes_per_extent, bs->nnodes);
+
+	for (uint32 i = 0; i < fixed; i++)
+		hnswmm_init_page(pages + (Size) i * BLCKSZ,
+						 i < layout->graph_pages ? HNSWMM_PAGE_GRAPH : HNSWMM_PAGE_UPPER,
+						 extent);
+	for (uint32 id = first; id < last; id++)
+	{
+		uint32		k = id - first;
+		Page		gp = pages + (Size) (k / layout->nodes_per_graph_page) * BLCKSZ;
+		HnswmmNode *node = hnswmm_page_node(layout, gp, id);
+		BuildNode  *bn = &bg->nodes[id];
+		uint32		end = (k % layout->nodes_per_graph_page + 1) * layout->node_size;
+
+		memset(node, 0xFF, layout->node_size);
+		node->heaptid = bn->tid;
+		node->level = bn->flags ? 0 : bn->level;
+		node->flags = bn->flags;
+		node->nneighbors = bg->count0[id];
+		node->upper_page = bn->upper_page;
+		node->upper_offset = bn->upper_offset;
+		node->unused = 0;
+		node->dup_next = bn->dup_next;
+		memcpy(node->neighbors, bg->level0 + (Size) id * 2 * bg->m,
+			   sizeof(uint32) * bg->count0[id]);
+		((PageHeader) gp)->pd_lower = HNSWMM_PAGE_HEADER + end;
+
+		for (int l = 1; l <= node->level; l++)
+		{
+			Page		up = pages + (Size) (layout->graph_pages + bn->upper_page) * BLCKSZ;
+			HnswmmLayer *layer = (HnswmmLayer *) (HnswmmPagePayload(up) + bn->upper_offset +
+												  (l - 1) * HNSWMM_LAYER_SIZE(bg->m));
+			const uint32 *src = bg->upper + bn->upper + (l - 1) * (bg->m + 1);
+			uint32		layer_end = bn->upper_offset + l * HNSWMM_LAYER_SIZE(bg->m);
+
+			memset(layer, 0xFF, HNSWMM_LAYER_SIZE(bg->m));
+			layer->nneighbors = src[0];
+			memcpy(layer->neighbors, src + 1, sizeof(uint32) * src[0]);
+			((PageHeader) up)->pd_lower = Max(((PageHeader) up)->pd_lower,
+											  HNSWMM_PAGE_HEADER + layer_end);
+		}
+	}
+	write_pages(bs, hnswmm_extent_start(layout, extent), pages, fixed, false);
+}
+
+static void
+write_metapage(BuildState *bs, BuildGraph *bg, bool extend)
+{
+	char	   *page = palloc(BLCKSZ);
+	HnswmmMetaPage meta;
+	int			m;
+	int			ef_construction;
+
+	hnswmm_read_options(bs->index, &m, &ef_construction);
+	hnswmm_init_metapage(page, hnswmm_index_metric(bs->index), m, ef_construction);
+	meta = HnswmmPageGetMeta(page);
+	if (bs->have_layout)
+		hnswmm_layout_to_meta(&bs->layout, meta);
+	meta->nnodes = bs->nnodes;
+	meta->flushed = bs->nnodes;
+	if (!RelationUsesLocalBuffers(bs->index))
+	{
+		meta->stamp_sysid = GetSystemIdentifier();
+		meta->stamp_tli = GetWALInsertionTimeLine();
+	}
+	if (bg != NULL && bs->nnodes > 0)
+	{
+		meta->entry_node = bg->entry;
+		meta->entry_level = bg->entry_level;
+	}
+	write_pages(bs, HNSWMM_METAPAGE_BLKNO, page, 1, extend);
+	pfree(page);
+}
+
+IndexBuildResult *
+hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	BuildState	bs;
+	BuildGraph	bg;
+	HnswmmReader reader;
+	MemoryContext ctx;
+	MemoryContext old;
+	Size		graph_bytes;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data",
+			 RelationGetRelationName(index));
+
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm build",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(ctx);
+	memset(&bs, 0, sizeof(bs));
+	bs.index = index;
+	bs.needs_wal = RelationNeedsWAL(index);
+	bs.nodes_size = 1024;
+	bs.nodes = MemoryContextAllocHuge(ctx, sizeof(BuildNode) * bs.nodes_size);
+	pg_prng_seed(&bs.prng, BUILD_SEED);
+	if (declared_dimensions(index) > 0)
+		set_layout(&bs, declared_dimensions(index));
+
+	/* the metapage goes first; it is rewritten at the end */
+	write_metapage(&bs, NULL, true);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
+	table_index_build_scan(heap, index, indexInfo, true, true,
+						   build_callback, &bs, NULL);
+	if (bs.have_layout && bs.nnodes % bs.layout.nodes_per_extent != 0)
+		flush_extent(&bs, bs.nnodes / bs.layout.nodes_per_extent);
+
+	if (bs.nnodes > 0)
+	{
+		char	   *pages = palloc((Size) (bs.layout.graph_pages + bs.layout.upper_pages) * BLCKSZ);
+		uint32		nextents = (bs.nnodes - 1) / bs.layout.nodes_per_extent + 1;
+
+		hnswmm_reader_open_build(&reader, index, &bs.layout, bs.nnodes);
+		build_graph(&bs, &bg, &reader);
+		hnswmm_reader_close(&reader);
+
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
+		for (uint32 e = 0; e < nextents; e++)
+			write_extent_graph(&bs, &bg, e, pages);
+	}
+	write_metapage(&bs, bs.nnodes > 0 ? &bg : NULL, false);
+	smgrimmedsync(RelationGetSmgr(index), MAIN_FORKNUM);
+
+	graph_bytes = MemoryContextMemAllocated(ctx, true);
+	if (bs.nnodes > 0)
+		ereport(NOTICE,
+				(errmsg("hnswmm graph of %u vectors built in %.1f MB of memory",
+						bs.nnodes, graph_bytes / (1024.0 * 1024.0))));
+
+	MemoryContextSwitchTo(old);
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = bs.heap_tuples;
+	result->index_tuples = bs.nnodes;
+	MemoryContextDelete(ctx);
+	return result;
+}
+
+/* The init fork of an unlogged index: an empty metapage */
+void
+hnswmm_buildempty(Relation index)
+{
+	char	   *page = palloc(BLCKSZ);
+	int			m;
+	int			ef_construction;
+
+	hnswmm_read_options(index, &m, &ef_construction);
+	hnswmm_init_metapage(page, hnswmm_index_metric(index), m, ef_construction);
+	PageSetChecksumInplace(page, HNSWMM_METAPAGE_BLKNO);
+	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSWMM_METAPAGE_BLKNO,
+			  page, true);
+	log_newpage(&RelationGetSmgr(index)->smgr_rnode.node, INIT_FORKNUM,
+				HNSWMM_METAPAGE_BLKNO, page, true);
+	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+	pfree(page);
+}

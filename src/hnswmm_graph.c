@@ -1,0 +1,544 @@
+/*
+ * hnswmm_graph.c
+ *		The graph in buffers: reading and changing node records and
+ *		neighbour lists in graph and upper pages, appending a node (its
+ *		vector slot, record and upper record), growing the relation by an
+ *		extent, and the metapage's entry point.  Every change is WAL-logged
+ *		with GenericXLog.
+ *
+ * Callers never hold a buffer lock while calling in here, and no function
+ * here holds a page lock while reading a vector, so page locks never nest
+ * except in hnswmm_append_node, which takes them in a fixed order
+ * (metapage, vector pages, graph page, upper page).
+ */
+#include "postgres.h"
+
+#include "hnswmm_graph.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/rel.h"
+
+/* Where one neighbour list lives */
+typedef struct ListLocation
+{
+	BlockNumber blkno;
+	uint32		offset;			/* payload offset of the record or layer */
+	bool		upper;			/* an HnswmmLayer, else an HnswmmNode */
+} ListLocation;
+
+void
+hnswmm_read_node(Relation index, const HnswmmLayout *layout, uint32 id,
+				 HnswmmNodeInfo *info)
+{
+	Buffer		buf = ReadBuffer(index, hnswmm_node_block(layout, id));
+	HnswmmNode *node;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	node = hnswmm_page_node(layout, BufferGetPage(buf), id);
+	info->heaptid = node->heaptid;
+	info->level = node->level;
+	info->flags = node->flags;
+	info->upper_page = node->upper_page;
+	info->upper_offset = node->upper_offset;
+	info->dup_next = node->dup_next;
+	UnlockReleaseBuffer(buf);
+}
+
+static void
+locate_list(Relation index, const HnswmmLayout *layout, uint32 id, int level,
+			ListLocation *loc)
+{
+	if (level == 0)
+	{
+		uint32		k = id % layout->nodes_per_extent;
+
+		loc->blkno = hnswmm_node_block(layout, id);
+		loc->offset = (k % layout->nodes_per_graph_page) * layout->node_size;
+		loc->upper = false;
+	}
+	else
+	{
+		HnswmmNodeInfo info;
+
+		hnswmm_read_node(index, layout, id, &info);
+		Assert(level <= info.level);
+		loc->blkno = hnswmm_extent_start(layout, id / layout->nodes_per_extent) +
+			layout->graph_pages + info.upper_page;
+		loc->offset = info.upper_offset + (level - 1) * HNSWMM_LAYER_SIZE(layout->m);
+		loc->upper = true;
+	}
+}
+
+/* Pointers to the count and ids of a list on a locked page */
+static uint32 *
+list_on_page(Page page, const ListLocation *loc, uint32 *count)
+{
+	char	   *p = HnswmmPagePayload(page) + loc->offset;
+
+	if (loc->upper)
+	{
+		HnswmmLayer *layer = (HnswmmLayer *) p;
+
+		*count = layer->nneighbors;
+		return layer->neighbors;
+	}
+	*count = ((HnswmmNode *) p)->nneighbors;
+	return ((HnswmmNode *) p)->neighbors;
+}
+
+static void
+set_list_count(Page page, const ListLocation *loc, uint32 count)
+{
+	char	   *p = HnswmmPagePayload(page) + loc->offset;
+
+	if (loc->upper)
+		((HnswmmLayer *) p)->nneighbors = count;
+	else
+		((HnswmmNode *) p)->nneighbors = count;
+}
+
+/*
+ * Copy the layer-`level` neighbours of node id into out (room for 2m ids)
+ * and return how many there are.  A node below that layer has none.
+ */
+int
+hnswmm_read_neighbors(Relation index, const HnswmmLayout *layout, uint32 id,
+					  int level, uint32 *out)
+{
+	ListLocation loc;
+	Buffer		buf;
+	uint32		count;
+	uint32	   *ids;
+	int			cap = level == 0 ? 2 * layout->m : layout->m;
+
+	if (level > 0)
+	{
+		HnswmmNodeInfo info;
+
+		hnswmm_read_node(index, layout, id, &info);
+		if (level > info.level)
+			return 0;
+	}
+	locate_list(index, layout, id, level, &loc);
+	buf = ReadBuffer(index, loc.blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	ids = list_on_page(BufferGetPage(buf), &loc, &count);
+	count = Min(count, (uint32) cap);
+	memcpy(out, ids, count * sizeof(uint32));
+	UnlockReleaseBuffer(buf);
+	return count;
+}
+
+/*
+ * Replace a neighbour list, but only if it still holds exactly `expected`
+ * (nexpected ids): a compare-and-swap, so that concurrent writers that read
+ * the list, computed a new one without holding a lock, and then try to
+ * store it do not overwrite each other.  Returns false if the list changed.
+ */
+bool
+hnswmm_replace_neighbors(Relation index, const HnswmmLayout *layout, uint32 id,
+						 int level, const uint32 *expected, int nexpected,
+						 const uint32 *ids, int n)
+{
+	ListLocation loc;
+	Buffer		buf;
+	GenericXLogState *state;
+	Page		page;
+	uint32		count;
+	uint32	   *cur;
+	int			cap = level == 0 ? 2 * layout->m : layout->m;
+
+	Assert(n <= cap);
+	locate_list(index, layout, id, level, &loc);
+	buf = ReadBuffer(index, loc.blkno);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	cur = list_on_page(BufferGetPage(buf), &loc, &count);
+	if (count != (uint32) nexpected ||
+		memcmp(cur, expected, nexpected * sizeof(uint32)) != 0)
+	{
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	cur = list_on_page(page, &loc, &count);
+	memcpy(cur, ids, n * sizeof(uint32));
+	if (n < cap)
+		memset(cur + n, 0xFF, (cap - n) * sizeof(uint32));
+	set_list_count(page, &loc, n);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+	return true;
+}
+
+/* Set and clear flags of a node's record */
+void
+hnswmm_set_node_flags(Relation index, const HnswmmLayout *layout, uint32 id,
+					  uint8 set, bool clear_tid)
+{
+	Buffer		buf = ReadBuffer(index, hnswmm_node_block(layout, id));
+	GenericXLogState *state;
+	HnswmmNode *node;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	node = hnswmm_page_node(layout, GenericXLogRegisterBuffer(state, buf, 0), id);
+	node->flags |= set;
+	if (clear_tid)
+		ItemPointerSetInvalid(&node->heaptid);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+static uint16
+extent_page_type(const HnswmmLayout *layout, uint32 k)
+{
+	if (k < layout->graph_pages)
+		return HNSWMM_PAGE_GRAPH;
+	if (k < layout->graph_pages + layout->upper_pages)
+		return HNSWMM_PAGE_UPPER;
+	return HNSWMM_PAGE_VECTOR;
+}
+
+/*
+ * Make sure extent `extent` exists with initialised pages.  Called with the
+ * metapage locked exclusively, so only one backend extends at a time; a
+ * crash halfway through leaves new (all-zero) pages that are initialised
+ * on the next try.
+ */
+static void
+ensure_extent(Relation index, const HnswmmLayout *layout, uint32 extent)
+{
+	BlockNumber start = hnswmm_extent_start(layout, extent);
+	BlockNumber nblocks;
+
+	LockRelationForExtension(index, ExclusiveLock);
+	nblocks = RelationGetNumberOfBlocks(index);
+	for (uint32 k = 0; k < layout->extent_pages; k++)
+	{
+		Buffer		buf;
+		GenericXLogState *state;
+		Page		page;
+
+		if (start + k < nblocks)
+		{
+			buf = ReadBuffer(index, start + k);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			if (!PageIsNew(BufferGetPage(buf)))
+			{
+				UnlockReleaseBuffer(buf);
+				continue;
+			}
+		}
+		else
+		{
+			buf = ReadBuffer(index, P_NEW);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			if (BufferGetBlockNumber(buf) != start + k)
+				elog(ERROR, "hnswmm: index \"%s\" grew to block %u, expected %u",
+					 RelationGetRelationName(index), BufferGetBlockNumber(buf),
+					 start + k);
+		}
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+		hnswmm_init_page(page, extent_page_type(layout, k), extent);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+	}
+	UnlockRelationForExtension(index, ExclusiveLock);
+}
+
+/* Write node id's vector into its slot, up to four pages a WAL record */
+static void
+write_vector(Relation index, const HnswmmLayout *layout, uint32 id,
+			 const float *vec)
+{
+	HnswmmSlot	slot = hnswmm_vector_slot(layout, id);
+	const char *src = (const char *) vec;
+	Size		left = (Size) layout->dimensions * sizeof(float);
+	uint32		offset = slot.offset;
+	BlockNumber blkno = slot.first_block;
+
+	while (left > 0)
+	{
+		GenericXLogState *state = GenericXLogStart(index);
+		Buffer		bufs[MAX_GENERIC_XLOG_PAGES];
+		int			nbufs = 0;
+
+		while (left > 0 && nbufs < MAX_GENERIC_XLOG_PAGES)
+		{
+			Size		n = Min(left, HNSWMM_PAYLOAD - offset);
+			Page		page;
+			PageHeader	hdr;
+
+			bufs[nbufs] = ReadBuffer(index, blkno++);
+			LockBuffer(bufs[nbufs], BUFFER_LOCK_EXCLUSIVE);
+			page = GenericXLogRegisterBuffer(state, bufs[nbufs], 0);
+			nbufs++;
+			memcpy(HnswmmPagePayload(page) + offset, src, n);
+			hdr = (PageHeader) page;
+			hdr->pd_lower = Max(hdr->pd_lower, HNSWMM_PAGE_HEADER + offset + n);
+			src += n;
+			left -= n;
+			offset = 0;
+		}
+		GenericXLogFinish(state);
+		for (int i = 0; i < nbufs; i++)
+			UnlockReleaseBuffer(bufs[i]);
+	}
+}
+
+/*
+ * The upper page of the extent that takes an upper record for a node of
+ * the wanted layer, and the layer that fits there (lower if no page has
+ * room for all of it; 0 means no upper record).
+ */
+static int
+choose_upper_page(Relation index, const HnswmmLayout *layout, uint32 extent,
+				  int want, uint32 *page_out)
+{
+	BlockNumber first = hnswmm_extent_start(layout, extent) + layout->graph_pages;
+	int			best = 0;
+
+	*page_out = 0;
+	for (uint32 p = 0; p < layout->upper_pages && best < want; p++)
+	{
+		Buffer		buf = ReadBuffer(index, first + p);
+		uint32		used;
+		int			fits;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		used = ((PageHeader) BufferGetPage(buf))->pd_lower - HNSWMM_PAGE_HEADER;
+		UnlockReleaseBuffer(buf);
+		fits = hnswmm_upper_capacity_level(layout, want, used);
+		if (fits > best)
+		{
+			best = fits;
+			*page_out = p;
+		}
+	}
+	return best;
+}
+
+static void
+init_node_record(const HnswmmLayout *layout, Page page, uint32 id,
+				 ItemPointer tid, int level, uint8 flags,
+				 uint32 upper_page, uint32 upper_offset)
+{
+	HnswmmNode *node = hnswmm_page_node(layout, page, id);
+	uint32		k = id % layout->nodes_per_extent;
+	uint32		end = (k % layout->nodes_per_graph_page + 1) * layout->node_size;
+	PageHeader	hdr = (PageHeader) page;
+
+	memset(node, 0xFF, layout->node_size);
+	node->heaptid = *tid;
+	node->level = level;
+	node->flags = flags;
+	node->nneighbors = 0;
+	node->upper_page = upper_page;
+	node->upper_offset = upper_offset;
+	node->unused = 0;
+	node->dup_next = HNSWMM_INVALID_NODE;
+	hdr->pd_lower = Max(hdr->pd_lower, HNSWMM_PAGE_HEADER + end);
+}
+
+static uint32
+init_upper_record(const HnswmmLayout *layout, Page page, int level)
+{
+	PageHeader	hdr = (PageHeader) page;
+	uint32		offset = hdr->pd_lower - HNSWMM_PAGE_HEADER;
+	char	   *p = HnswmmPagePayload(page) + offset;
+
+	for (int l = 0; l < level; l++)
+	{
+		HnswmmLayer *layer = (HnswmmLayer *) (p + l * HNSWMM_LAYER_SIZE(layout->m));
+
+		memset(layer, 0xFF, HNSWMM_LAYER_SIZE(layout->m));
+		layer->nneighbors = 0;
+	}
+	hdr->pd_lower += level * HNSWMM_LAYER_SIZE(layout->m);
+	return offset;
+}
+
+/*
+ * Append a node without neighbours: its vector, its level-0 record and, if
+ * *level > 0, its upper record (*level is lowered if the extent's upper
+ * pages are full).  The node count in the metapage goes up in the same WAL
+ * record as the node's record, so a node exists exactly when it is whole.
+ */
+uint32
+hnswmm_append_node(Relation index, const HnswmmLayout *layout,
+				   const float *vec, ItemPointer tid, int *level, uint8 flags)
+{
+	Buffer		metabuf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
+	Buffer		gbuf;
+	Buffer		ubuf = InvalidBuffer;
+	GenericXLogState *state;
+	HnswmmMetaPage meta;
+	uint32		id;
+	uint32		extent;
+	uint32		upper_page = 0;
+	uint32		upper_offset = 0;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	id = HnswmmPageGetMeta(BufferGetPage(metabuf))->nnodes;
+	if (id >= HNSWMM_INVALID_NODE - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("hnswmm index \"%s\" is full", RelationGetRelationName(index)),
+				 errhint("REINDEX the index to drop removed nodes.")));
+	extent = id / layout->nodes_per_extent;
+	if (id % layout->nodes_per_extent == 0)
+		ensure_extent(index, layout, extent);
+	write_vector(index, layout, id, vec);
+	if (*level > 0)
+		*level = choose_upper_page(index, layout, extent, *level, &upper_page);
+
+	gbuf = ReadBuffer(index, hnswmm_node_block(layout, id));
+	LockBuffer(gbuf, BUFFER_LOCK_EXCLUSIVE);
+	if (*level > 0)
+	{
+		ubuf = ReadBuffer(index, hnswmm_extent_start(layout, extent) +
+						  layout->graph_pages + upper_page);
+		LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
+	}
+	state = GenericXLogStart(index);
+	meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+	if (*level > 0)
+		upper_offset = init_upper_record(layout,
+										 GenericXLogRegisterBuffer(state, ubuf, 0),
+										 *level);
+	init_node_record(layout, GenericXLogRegisterBuffer(state, gbuf, 0), id, tid,
+					 *level, flags, upper_page, upper_offset);
+	meta->nnodes = id + 1;
+	GenericXLogFinish(state);
+
+	if (BufferIsValid(ubuf))
+		UnlockReleaseBuffer(ubuf);
+	UnlockReleaseBuffer(gbuf);
+	UnlockReleaseBuffer(metabuf);
+	return id;
+}
+
+/*
+ * Set dup_next of node id to next if it is still expected (compare-and-swap
+ * as for neighbour lists).  Returns false if it changed.
+ */
+bool
+hnswmm_replace_dup_next(Relation index, const HnswmmLayout *layout, uint32 id,
+						uint32 expected, uint32 next)
+{
+	Buffer		buf = ReadBuffer(index, hnswmm_node_block(layout, id));
+	GenericXLogState *state;
+	HnswmmNode *node;
+	bool		same;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	same = hnswmm_page_node(layout, BufferGetPage(buf), id)->dup_next == expected;
+	if (same)
+	{
+		state = GenericXLogStart(index);
+		node = hnswmm_page_node(layout, GenericXLogRegisterBuffer(state, buf, 0), id);
+		node->dup_next = next;
+		GenericXLogFinish(state);
+	}
+	UnlockReleaseBuffer(buf);
+	return same;
+}
+
+/* Push duplicate node id, just appended, onto head's duplicate chain */
+void
+hnswmm_chain_duplicate(Relation index, const HnswmmLayout *layout,
+					   uint32 head, uint32 id)
+{
+	uint32		mine = HNSWMM_INVALID_NODE;
+
+	for (;;)
+	{
+		HnswmmNodeInfo info;
+
+		hnswmm_read_node(index, layout, head, &info);
+		if (info.dup_next != mine)
+		{
+			/* id is not reachable yet, so this cannot fail */
+			hnswmm_replace_dup_next(index, layout, id, mine, info.dup_next);
+			mine = info.dup_next;
+		}
+		if (hnswmm_replace_dup_next(index, layout, head, mine, id))
+			break;
+	}
+}
+
+/* Make node id the entry point if it is above the current one */
+void
+hnswmm_update_entry(Relation index, uint32 id, int level, bool force)
+{
+	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
+	GenericXLogState *state;
+	HnswmmMetaPage meta;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	meta = HnswmmPageGetMeta(BufferGetPage(buf));
+	if (force || meta->entry_node == HNSWMM_INVALID_NODE || level > meta->entry_level)
+	{
+		state = GenericXLogStart(index);
+		meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
+		meta->entry_node = id;
+		meta->entry_level = (id == HNSWMM_INVALID_NODE) ? 0 : level;
+		GenericXLogFinish(state);
+	}
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Fix the layout of an index that was built empty, from the dimensions of
+ * its first vector.  Returns the metapage as it is afterwards.
+ */
+void
+hnswmm_set_dimensions(Relation index, int dimensions, HnswmmMetaPageData *out)
+{
+	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
+	HnswmmMetaPage meta;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	meta = HnswmmPageGetMeta(BufferGetPage(buf));
+	if (meta->dimensions == 0)
+	{
+		GenericXLogState *state = GenericXLogStart(index);
+		HnswmmLayout layout;
+
+		meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
+		hnswmm_compute_layout(&layout, dimensions, (HnswmmMetric) meta->metric,
+							  meta->m, meta->ef_construction);
+		hnswmm_layout_to_meta(&layout, meta);
+		GenericXLogFinish(state);
+	}
+	memcpy(out, meta, sizeof(HnswmmMetaPageData));
+	UnlockReleaseBuffer(buf);
+}
+
+/* HnswmmGraph callback over graph pages */
+static int
+page_neighbors(HnswmmGraph *graph, uint32 id, int level, uint32 *out)
+{
+	HnswmmPageGraph *pg = (HnswmmPageGraph *) graph;
+
+	return hnswmm_read_neighbors(pg->reader.index, &pg->reader.layout, id, level, out);
+}
+
+/* A graph over the index's pages, reading vectors with a fresh reader */
+void
+hnswmm_page_graph_open(HnswmmPageGraph *pg, Relation index,
+					   const HnswmmMetaPageData *meta)
+{
+	hnswmm_reader_open(&pg->reader, index, meta);
+	hnswmm_graph_init(&pg->graph, page_neighbors, &pg->reader,
+					  pg->reader.layout.m, hnswmm_backend_visited());
+	hnswmm_visited_reset(pg->graph.visited, meta->nnodes);
+}
+
+void
+hnswmm_page_graph_close(HnswmmPageGraph *pg)
+{
+	hnswmm_reader_close(&pg->reader);
+}

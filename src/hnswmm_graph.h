@@ -1,0 +1,56 @@
+/*
+ * hnswmm_graph.h
+ *		The graph in buffers: node records, neighbour lists, appending nodes.
+ */
+#ifndef HNSWMM_GRAPH_H
+#define HNSWMM_GRAPH_H
+
+#include "hnswmm_search.h"
+
+/* What a caller needs of a node's level-0 record */
+typedef struct HnswmmNodeInfo
+{
+	ItemPointerData heaptid;
+	int			level;
+	uint8		flags;
+	uint16		upper_page;
+	uint16		upper_offset;
+	uint32		dup_next;
+} HnswmmNodeInfo;
+
+/* A search graph over the index's pages */
+typedef struct HnswmmPageGraph
+{
+	HnswmmGraph graph;			/* must be first */
+	HnswmmReader reader;
+} HnswmmPageGraph;
+
+extern void hnswmm_read_node(Relation index, const HnswmmLayout *layout,
+							 uint32 id, HnswmmNodeInfo *info);
+extern int	hnswmm_read_neighbors(Relation index, const HnswmmLayout *layout,
+								  uint32 id, int level, uint32 *out);
+extern bool hnswmm_replace_neighbors(Relation index, const HnswmmLayout *layout,
+									 uint32 id, int level,
+									 const uint32 *expected, int nexpected,
+									 const uint32 *ids, int n);
+extern void hnswmm_set_node_flags(Relation index, const HnswmmLayout *layout,
+								  uint32 id, uint8 set, bool clear_tid);
+extern uint32 hnswmm_append_node(Relation index, const HnswmmLayout *layout,
+								 const float *vec, ItemPointer tid, int *level,
+								 uint8 flags);
+extern bool hnswmm_replace_dup_next(Relation index, const HnswmmLayout *layout,
+									uint32 id, uint32 expected, uint32 next);
+extern void hnswmm_chain_duplicate(Relation index, const HnswmmLayout *layout,
+								   uint32 head, uint32 id);
+extern void hnswmm_update_entry(Relation index, uint32 id, int level, bool force);
+extern void hnswmm_set_dimensions(Relation index, int dimensions,
+								  HnswmmMetaPageData *out);
+extern void hnswmm_page_graph_open(HnswmmPageGraph *pg, Relation index,
+								   const HnswmmMetaPageData *meta);
+extern void hnswmm_page_graph_close(HnswmmPageGraph *pg);
+
+/* hnswmm_insert.c */
+extern void hnswmm_add_links(HnswmmReader *reader, uint32 from, int level,
+							 const uint32 *ids, int nids);
+
+#endif							/* HNSWMM_GRAPH_H */

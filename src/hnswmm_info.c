@@ -1,0 +1,83 @@
+/*
+ * hnswmm_info.c
+ *		SQL functions that inspect an hnswmm index: hnswmm_index_info().
+ *		They need the privilege to read the index's table.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/index.h"
+#include "commands/defrem.h"
+#include "funcapi.h"
+#include "hnswmm.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+/* Open an hnswmm index for inspection, checking the caller may read it */
+Relation
+hnswmm_open_for_inspection(Oid indexoid)
+{
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	Relation	index;
+	AclResult	acl;
+
+	if (!OidIsValid(heapoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid))));
+	acl = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(heapoid));
+	LockRelationOid(heapoid, AccessShareLock);
+	index = index_open(indexoid, AccessShareLock);
+	if (index->rd_rel->relam != get_index_am_oid("hnswmm", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnswmm index",
+						RelationGetRelationName(index))));
+	return index;
+}
+
+PG_FUNCTION_INFO_V1(hnswmm_index_info);
+Datum
+hnswmm_index_info(PG_FUNCTION_ARGS)
+{
+	Relation	index = hnswmm_open_for_inspection(PG_GETARG_OID(0));
+	HnswmmMetaPageData meta;
+	HnswmmLayout layout;
+	TupleDesc	tupdesc;
+	Datum		values[11];
+	bool		nulls[11] = {0};
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	int64		nextents = 0;
+	int64		graph_pages = 0;
+	int64		vector_pages = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	hnswmm_get_meta(index, &meta);
+	hnswmm_layout_from_meta(&layout, &meta);
+	if (meta.dimensions > 0 && nblocks > 1)
+	{
+		nextents = (nblocks - 1) / layout.extent_pages;
+		graph_pages = nextents * (layout.graph_pages + layout.upper_pages);
+		vector_pages = nextents * layout.vector_pages;
+	}
+	values[0] = Int32GetDatum(meta.dimensions);
+	values[1] = Int32GetDatum(meta.m);
+	values[2] = Int32GetDatum(meta.ef_construction);
+	values[3] = Int64GetDatum(meta.nnodes);
+	values[4] = Int64GetDatum(meta.ndeleted);
+	values[5] = Int32GetDatum(meta.entry_node == HNSWMM_INVALID_NODE ? -1 : meta.entry_level);
+	values[6] = Int64GetDatum(graph_pages);
+	values[7] = Int64GetDatum(vector_pages);
+	values[8] = Int64GetDatum(graph_pages * BLCKSZ);
+	values[9] = Int64GetDatum(vector_pages * BLCKSZ);
+	values[10] = Int64GetDatum(meta.flushed);
+	index_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

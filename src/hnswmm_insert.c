@@ -1,0 +1,239 @@
+/*
+ * hnswmm_insert.c
+ *		INSERT into an hnswmm index: append the node, search the graph for
+ *		its neighbours, link it both ways, then let the vector store advance
+ *		the flushed watermark.
+ *
+ * Locking: inserts hold the index's update lock (a heavyweight page lock on
+ * a fake block) in share mode, and in exclusive mode only when the new
+ * node becomes the entry point.  VACUUM takes it exclusively for a moment
+ * to wait out inserts that may have seen a node before it was marked dead.
+ * Neighbour lists are changed with compare-and-swap (see
+ * hnswmm_replace_neighbors), so no page lock is held while vectors are read.
+ */
+#include "postgres.h"
+
+#include "common/pg_prng.h"
+#include "hnswmm.h"
+#include "hnswmm_graph.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+
+/*
+ * Add ids to the layer-`level` list of node `from`; when the list
+ * overflows, keep the neighbours the selection heuristic picks.
+ */
+void
+hnswmm_add_links(HnswmmReader *reader, uint32 from, int level,
+				 const uint32 *ids, int nids)
+{
+	const HnswmmLayout *layout = &reader->layout;
+	int			cap = level == 0 ? 2 * layout->m : layout->m;
+	uint32	   *cur = palloc(sizeof(uint32) * 2 * layout->m);
+	uint32	   *next = palloc(sizeof(uint32) * (2 * layout->m + nids));
+	HnswmmCandidate *cands = palloc(sizeof(HnswmmCandidate) * (2 * layout->m + nids));
+	float	   *base = palloc(sizeof(float) * layout->dimensions);
+	bool		have_base = false;
+
+	for (;;)
+	{
+		int			ncur = hnswmm_read_neighbors(reader->index, layout, from, level, cur);
+		int			n = ncur;
+
+		memcpy(next, cur, sizeof(uint32) * ncur);
+		for (int i = 0; i < nids; i++)
+		{
+			bool		present = ids[i] == from;
+
+			for (int j = 0; j < n && !present; j++)
+				present = next[j] == ids[i];
+			if (!present)
+				next[n++] = ids[i];
+		}
+		if (n == ncur)
+			break;
+		if (n > cap)
+		{
+			if (!have_base)
+				hnswmm_reader_copy(reader, from, base);
+			have_base = true;
+			for (int i = 0; i < n; i++)
+			{
+				cands[i].id = next[i];
+				cands[i].dist = hnswmm_reader_distance(reader, base, next[i]);
+			}
+			hnswmm_sort_candidates(cands, n);
+			n = hnswmm_select_neighbors(reader, cands, n, cap, next);
+		}
+		if (hnswmm_replace_neighbors(reader->index, layout, from, level,
+									 cur, ncur, next, n))
+			break;
+	}
+	pfree(cur);
+	pfree(next);
+	pfree(cands);
+	pfree(base);
+}
+
+/*
+ * Drop from the search results what must not be linked: the node itself
+ * and nodes VACUUM has marked dead or deleted.  Returns the new count.
+ */
+static int
+keep_linkable(Relation index, const HnswmmLayout *layout, uint32 self,
+			  HnswmmCandidate *found, int n)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		HnswmmNodeInfo info;
+
+		if (found[i].id == self)
+			continue;
+		hnswmm_read_node(index, layout, found[i].id, &info);
+		if (info.flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED))
+			continue;
+		found[kept++] = found[i];
+	}
+	return kept;
+}
+
+/* Link node id, appended as a graph node, to the layers it was searched in */
+static void
+link_node(HnswmmReader *reader, uint32 id, int top,
+		  HnswmmCandidate **found, int *nfound)
+{
+	Relation	index = reader->index;
+	uint32	   *chosen = palloc(sizeof(uint32) * reader->layout.m);
+
+	for (int l = top; l >= 0; l--)
+	{
+		int			nlinkable = keep_linkable(index, &reader->layout, id,
+											  found[l], nfound[l]);
+		int			nchosen = hnswmm_select_neighbors(reader, found[l], nlinkable,
+													  reader->layout.m, chosen);
+
+		hnswmm_add_links(reader, id, l, chosen, nchosen);
+		for (int i = 0; i < nchosen; i++)
+			hnswmm_add_links(reader, chosen[i], l, &id, 1);
+	}
+	pfree(chosen);
+}
+
+/* A live graph node holding exactly vec, if the search met one */
+static uint32
+live_duplicate(HnswmmReader *reader, const float *vec,
+			   const HnswmmCandidate *found, int n)
+{
+	uint32		head = hnswmm_find_duplicate(reader, vec, found, n);
+	HnswmmNodeInfo info;
+
+	if (head == HNSWMM_INVALID_NODE)
+		return head;
+	hnswmm_read_node(reader->index, &reader->layout, head, &info);
+	if (info.flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED))
+		return HNSWMM_INVALID_NODE;
+	return head;
+}
+
+/*
+ * Insert into a non-empty graph: search every layer the node will be in,
+ * then either chain the row to an existing node with the same vector or
+ * append a graph node and link it.
+ */
+static void
+insert_into_graph(Relation index, const HnswmmMetaPageData *meta,
+				  const float *vec, ItemPointer tid, int level)
+{
+	HnswmmPageGraph pg;
+	HnswmmReader *reader = &pg.reader;
+	int			ef = meta->ef_construction;
+	HnswmmCandidate *found[HNSWMM_MAX_LEVEL + 1];
+	int			nfound[HNSWMM_MAX_LEVEL + 1];
+	int			top;
+	uint32		head;
+	uint32		id;
+
+	hnswmm_page_graph_open(&pg, index, meta);
+	for (int l = 0; l <= Min(level, meta->entry_level); l++)
+		found[l] = palloc(sizeof(HnswmmCandidate) * (ef + 1));
+	top = hnswmm_search_for_insert(&pg.graph, vec, meta->entry_node,
+								   meta->entry_level, level, ef, found, nfound);
+	head = live_duplicate(reader, vec, found[0], nfound[0]);
+	if (head != HNSWMM_INVALID_NODE)
+	{
+		int			no_layers = 0;
+
+		id = hnswmm_append_node(index, &reader->layout, vec, tid, &no_layers,
+								HNSWMM_NODE_DUPLICATE);
+		hnswmm_chain_duplicate(index, &reader->layout, head, id);
+	}
+	else
+	{
+		id = hnswmm_append_node(index, &reader->layout, vec, tid, &level, 0);
+		link_node(reader, id, Min(top, level), found, nfound);
+		if (level > meta->entry_level)
+			hnswmm_update_entry(index, id, level, false);
+	}
+	hnswmm_page_graph_close(&pg);
+}
+
+static void
+insert_vector(Relation index, Vector *v, ItemPointer tid)
+{
+	HnswmmMetaPageData meta;
+	HnswmmLayout layout;
+	LOCKMODE	mode = ShareLock;
+	float	   *vec;
+	int			level;
+
+	hnswmm_get_meta(index, &meta);
+	if (meta.dimensions == 0)
+		hnswmm_set_dimensions(index, v->dim, &meta);
+	hnswmm_check_dimensions(index, meta.dimensions, v->dim);
+	hnswmm_layout_from_meta(&layout, &meta);
+	vec = palloc(sizeof(float) * v->dim);
+	if (!hnswmm_prepare_vector(layout.metric, v->x, vec, v->dim))
+		return;					/* a zero vector under cosine: not indexed */
+	level = hnswmm_random_level(layout.m, pg_prng_double(&pg_global_prng_state));
+
+	LockPage(index, HNSWMM_UPDATE_LOCK, mode);
+	hnswmm_get_meta(index, &meta);
+	if (meta.entry_node == HNSWMM_INVALID_NODE || level > meta.entry_level)
+	{
+		UnlockPage(index, HNSWMM_UPDATE_LOCK, mode);
+		mode = ExclusiveLock;
+		LockPage(index, HNSWMM_UPDATE_LOCK, mode);
+		hnswmm_get_meta(index, &meta);
+	}
+	if (meta.entry_node == HNSWMM_INVALID_NODE)
+	{
+		uint32		id = hnswmm_append_node(index, &layout, vec, tid, &level, 0);
+
+		hnswmm_update_entry(index, id, level, true);
+	}
+	else
+		insert_into_graph(index, &meta, vec, tid, level);
+	UnlockPage(index, HNSWMM_UPDATE_LOCK, mode);
+	hnswmm_advance_flushed(index);
+}
+
+bool
+hnswmm_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+			  Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+			  IndexInfo *indexInfo)
+{
+	MemoryContext ctx;
+	MemoryContext old;
+
+	if (isnull[0])
+		return false;
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm insert",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(ctx);
+	insert_vector(index, DatumGetVector(values[0]), heap_tid);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(ctx);
+	return false;
+}

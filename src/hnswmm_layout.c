@@ -1,0 +1,222 @@
+/*
+ * hnswmm_layout.c
+ *		Layout arithmetic of an hnswmm index: extent sizes, where a node's
+ *		graph record and vector slot are, the metapage, page initialisation
+ *		and the random layer of a new node.
+ *
+ * Nothing here reads or writes buffers except hnswmm_get_meta; everything
+ * else is pure arithmetic over HnswmmLayout, shared by build, insert, scan,
+ * vacuum and the checker.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "hnswmm.h"
+#include "storage/bufpage.h"
+
+/*
+ * Expected bytes of upper records per node: a node reaches layer l with
+ * probability m^-l, and each layer costs HNSWMM_LAYER_SIZE(m).
+ */
+static double
+expected_upper_bytes(int m)
+{
+	return (double) HNSWMM_LAYER_SIZE(m) / (double) (m - 1);
+}
+
+/*
+ * Choose extent sizes.  An extent aims at HNSWMM_EXTENT_TARGET_PAGES pages
+ * so that a small table wastes little and graph pages of consecutive ids
+ * stay close together; for wide vectors it shrinks to fewer nodes than a
+ * graph page holds.  Upper pages get four times the expected need; a node
+ * whose upper record would not fit gets a lower layer instead (see
+ * hnswmm_upper_capacity_level), which is harmless for the search.
+ */
+void
+hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
+					  HnswmmMetric metric, int m, int ef_construction)
+{
+	Size		vector_bytes = (Size) dimensions * sizeof(float);
+	double		pages_per_node;
+	uint32		per_page;
+	uint32		nodes;
+
+	layout->dimensions = dimensions;
+	layout->metric = metric;
+	layout->m = m;
+	layout->ef_construction = ef_construction;
+	layout->node_size = HNSWMM_NODE_SIZE(m);
+	per_page = HNSWMM_PAYLOAD / layout->node_size;
+	layout->nodes_per_graph_page = per_page;
+
+	pages_per_node = 1.0 / per_page + (double) vector_bytes / HNSWMM_PAYLOAD;
+	nodes = (uint32) (HNSWMM_EXTENT_TARGET_PAGES / pages_per_node);
+	if (nodes >= per_page)
+		nodes -= nodes % per_page;
+	nodes = Max(nodes, 1);
+	layout->nodes_per_extent = nodes;
+
+	layout->graph_pages = (nodes + per_page - 1) / per_page;
+	layout->upper_pages = (uint32)
+		ceil(4.0 * nodes * expected_upper_bytes(m) / HNSWMM_PAYLOAD);
+	layout->upper_pages = Max(layout->upper_pages, 1);
+	layout->vector_pages = (uint32)
+		(((uint64) nodes * vector_bytes + HNSWMM_PAYLOAD - 1) / HNSWMM_PAYLOAD);
+	layout->extent_pages = layout->graph_pages + layout->upper_pages +
+		layout->vector_pages;
+}
+
+void
+hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta)
+{
+	layout->dimensions = meta->dimensions;
+	layout->metric = (HnswmmMetric) meta->metric;
+	layout->m = meta->m;
+	layout->ef_construction = meta->ef_construction;
+	layout->node_size = meta->node_size;
+	layout->nodes_per_graph_page = meta->nodes_per_graph_page;
+	layout->nodes_per_extent = meta->nodes_per_extent;
+	layout->graph_pages = meta->graph_pages_per_extent;
+	layout->upper_pages = meta->upper_pages_per_extent;
+	layout->vector_pages = meta->vector_pages_per_extent;
+	layout->extent_pages = layout->graph_pages + layout->upper_pages +
+		layout->vector_pages;
+}
+
+void
+hnswmm_layout_to_meta(const HnswmmLayout *layout, HnswmmMetaPage meta)
+{
+	meta->dimensions = layout->dimensions;
+	meta->metric = layout->metric;
+	meta->m = layout->m;
+	meta->ef_construction = layout->ef_construction;
+	meta->node_size = layout->node_size;
+	meta->nodes_per_graph_page = layout->nodes_per_graph_page;
+	meta->nodes_per_extent = layout->nodes_per_extent;
+	meta->graph_pages_per_extent = layout->graph_pages;
+	meta->upper_pages_per_extent = layout->upper_pages;
+	meta->vector_pages_per_extent = layout->vector_pages;
+}
+
+void
+hnswmm_init_page(Page page, uint16 page_type, uint32 extent)
+{
+	HnswmmPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(HnswmmPageOpaqueData));
+	opaque = HnswmmPageGetOpaque(page);
+	opaque->page_type = page_type;
+	opaque->unused = 0;
+	opaque->extent = extent;
+}
+
+/* A metapage of an empty index whose dimensions are not known yet */
+void
+hnswmm_init_metapage(Page page, HnswmmMetric metric, int m, int ef_construction)
+{
+	HnswmmMetaPage meta;
+
+	hnswmm_init_page(page, HNSWMM_PAGE_META, 0);
+	meta = HnswmmPageGetMeta(page);
+	memset(meta, 0, sizeof(HnswmmMetaPageData));
+	meta->magic = HNSWMM_MAGIC;
+	meta->version = HNSWMM_VERSION;
+	meta->metric = metric;
+	meta->m = m;
+	meta->ef_construction = ef_construction;
+	meta->entry_node = HNSWMM_INVALID_NODE;
+	((PageHeader) page)->pd_lower =
+		HNSWMM_PAGE_HEADER + sizeof(HnswmmMetaPageData);
+}
+
+BlockNumber
+hnswmm_extent_start(const HnswmmLayout *layout, uint32 extent)
+{
+	return 1 + (BlockNumber) extent * layout->extent_pages;
+}
+
+/* Graph page holding the level-0 record of node id */
+BlockNumber
+hnswmm_node_block(const HnswmmLayout *layout, uint32 id)
+{
+	uint32		extent = id / layout->nodes_per_extent;
+	uint32		k = id % layout->nodes_per_extent;
+
+	return hnswmm_extent_start(layout, extent) + k / layout->nodes_per_graph_page;
+}
+
+/* The record of node id on its graph page */
+HnswmmNode *
+hnswmm_page_node(const HnswmmLayout *layout, Page page, uint32 id)
+{
+	uint32		k = id % layout->nodes_per_extent;
+
+	return (HnswmmNode *) (HnswmmPagePayload(page) +
+						   (k % layout->nodes_per_graph_page) * layout->node_size);
+}
+
+/* First vector page and payload offset of node id's vector */
+HnswmmSlot
+hnswmm_vector_slot(const HnswmmLayout *layout, uint32 id)
+{
+	uint32		extent = id / layout->nodes_per_extent;
+	uint64		k = id % layout->nodes_per_extent;
+	uint64		stream = k * layout->dimensions * sizeof(float);
+	HnswmmSlot	slot;
+
+	slot.first_block = hnswmm_extent_start(layout, extent) +
+		layout->graph_pages + layout->upper_pages + stream / HNSWMM_PAYLOAD;
+	slot.offset = stream % HNSWMM_PAYLOAD;
+	return slot;
+}
+
+/*
+ * The layer of a new node from a uniform u in (0, 1]: floor(-ln(u) / ln(m)),
+ * so that about one node in m reaches each next layer.
+ */
+int
+hnswmm_random_level(int m, double u)
+{
+	double		level = -log(Max(u, 1e-300)) / log((double) m);
+
+	return (int) Min(level, (double) HNSWMM_MAX_LEVEL);
+}
+
+/*
+ * The highest layer <= level whose upper record still fits in an upper page
+ * that has `used` payload bytes taken.
+ */
+int
+hnswmm_upper_capacity_level(const HnswmmLayout *layout, int level, uint32 used)
+{
+	uint32		room = HNSWMM_PAYLOAD - Min(used, HNSWMM_PAYLOAD);
+
+	return Min(level, (int) (room / HNSWMM_LAYER_SIZE(layout->m)));
+}
+
+/* Copy the metapage contents, checking that this is an hnswmm index */
+void
+hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
+	Page		page;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	memcpy(meta, HnswmmPageGetMeta(page), sizeof(HnswmmMetaPageData));
+	UnlockReleaseBuffer(buf);
+
+	if (meta->magic != HNSWMM_MAGIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not an hnswmm index",
+						RelationGetRelationName(index))));
+	if (meta->version != HNSWMM_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has format version %u, expected %u",
+						RelationGetRelationName(index), meta->version,
+						HNSWMM_VERSION),
+				 errhint("REINDEX the index.")));
+}

@@ -1,0 +1,353 @@
+/*
+ * hnswmm_search.c
+ *		The HNSW algorithm over any graph: beam search of one layer, greedy
+ *		descent through the upper layers, and the neighbour-selection
+ *		heuristic.  Nodes are reached through the HnswmmGraph callbacks and
+ *		vectors through an HnswmmReader, so the same code serves the build
+ *		(in-memory graph, mapped vectors) and inserts and scans (graph pages).
+ *
+ * No allocation happens per node expansion: heaps and the neighbour buffer
+ * live in the HnswmmGraph and only grow.
+ */
+#include "postgres.h"
+
+#include "hnswmm_search.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+/*
+ * One visited set serves every search of this backend: searches never
+ * interleave, and generation stamps make a reset free.
+ */
+HnswmmVisited *
+hnswmm_backend_visited(void)
+{
+	static HnswmmVisited visited;
+
+	visited.cxt = TopMemoryContext;
+	return &visited;
+}
+
+void
+hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
+				  HnswmmReader *reader, int m, HnswmmVisited *visited)
+{
+	memset(graph, 0, sizeof(HnswmmGraph));
+	graph->neighbors = neighbors;
+	graph->reader = reader;
+	graph->max_neighbors = 2 * m;
+	graph->nbuf = palloc(sizeof(uint32) * 2 * m);
+	graph->heap_size = 256;
+	graph->heap = palloc(sizeof(HnswmmCandidate) * graph->heap_size);
+	graph->results_size = 256;
+	graph->results = palloc(sizeof(HnswmmCandidate) * graph->results_size);
+	graph->visited = visited;
+}
+
+void
+hnswmm_visited_reset(HnswmmVisited *visited, uint32 nnodes)
+{
+	if (visited->marks == NULL || nnodes > visited->size)
+	{
+		uint32		size = Max(nnodes + nnodes / 4, 1024);
+
+		if (visited->marks != NULL)
+			pfree(visited->marks);
+		if (visited->cxt == NULL)
+			visited->cxt = CurrentMemoryContext;
+		visited->marks = MemoryContextAllocHuge(visited->cxt, sizeof(uint16) * size);
+		memset(visited->marks, 0, sizeof(uint16) * size);
+		visited->size = size;
+		visited->generation = 0;
+	}
+	if (++visited->generation == 0)
+	{
+		memset(visited->marks, 0, sizeof(uint16) * visited->size);
+		visited->generation = 1;
+	}
+}
+
+/* Mark id visited; return whether it already was.  Grows for new nodes. */
+bool
+hnswmm_visited_test_and_set(HnswmmVisited *visited, uint32 id)
+{
+	if (unlikely(id >= visited->size))
+	{
+		uint32		size = id + id / 4 + 1024;
+
+		visited->marks = repalloc_huge(visited->marks, sizeof(uint16) * size);
+		memset(visited->marks + visited->size, 0,
+			   sizeof(uint16) * (size - visited->size));
+		visited->size = size;
+	}
+	if (visited->marks[id] == visited->generation)
+		return true;
+	visited->marks[id] = visited->generation;
+	return false;
+}
+
+/* Binary heaps of candidates: a min-heap (closest on top) or a max-heap */
+static inline bool
+heap_before(const HnswmmCandidate *a, const HnswmmCandidate *b, bool max)
+{
+	return max ? a->dist > b->dist : a->dist < b->dist;
+}
+
+static void
+heap_push(HnswmmCandidate *heap, int *n, HnswmmCandidate c, bool max)
+{
+	int			i = (*n)++;
+
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+
+		if (!heap_before(&c, &heap[parent], max))
+			break;
+		heap[i] = heap[parent];
+		i = parent;
+	}
+	heap[i] = c;
+}
+
+static HnswmmCandidate
+heap_pop(HnswmmCandidate *heap, int *n, bool max)
+{
+	HnswmmCandidate top = heap[0];
+	HnswmmCandidate last = heap[--(*n)];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= *n)
+			break;
+		if (child + 1 < *n && heap_before(&heap[child + 1], &heap[child], max))
+			child++;
+		if (!heap_before(&heap[child], &last, max))
+			break;
+		heap[i] = heap[child];
+		i = child;
+	}
+	if (*n > 0)
+		heap[i] = last;
+	return top;
+}
+
+static void
+ensure_heap(HnswmmGraph *graph, int need)
+{
+	if (need > graph->heap_size)
+	{
+		graph->heap_size = Max(need, graph->heap_size * 2);
+		graph->heap = repalloc_huge(graph->heap,
+									sizeof(HnswmmCandidate) * graph->heap_size);
+	}
+}
+
+static int
+candidate_cmp(const void *a, const void *b)
+{
+	const HnswmmCandidate *x = a;
+	const HnswmmCandidate *y = b;
+
+	if (x->dist != y->dist)
+		return x->dist < y->dist ? -1 : 1;
+	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
+}
+
+void
+hnswmm_sort_candidates(HnswmmCandidate *c, int n)
+{
+	qsort(c, n, sizeof(HnswmmCandidate), candidate_cmp);
+}
+
+/*
+ * Beam search of one layer from the given entries with beam width ef.
+ * Writes the (at most ef) closest nodes found to out, closest first, and
+ * returns their count.  out must hold ef candidates.
+ */
+int
+hnswmm_search_layer(HnswmmGraph *graph, const float *query,
+					const HnswmmCandidate *entries, int nentries,
+					int ef, int level, HnswmmCandidate *out)
+{
+	HnswmmReader *reader = graph->reader;
+	HnswmmCandidate *results;
+	int			ncand = 0;
+	int			nresults = 0;
+
+	if (ef + 1 > graph->results_size)
+	{
+		graph->results_size = ef + 1;
+		graph->results = repalloc(graph->results,
+								  sizeof(HnswmmCandidate) * graph->results_size);
+	}
+	results = graph->results;
+	hnswmm_visited_reset(graph->visited, 0);
+	ensure_heap(graph, nentries);
+	for (int i = 0; i < nentries; i++)
+	{
+		if (hnswmm_visited_test_and_set(graph->visited, entries[i].id))
+			continue;
+		heap_push(graph->heap, &ncand, entries[i], false);
+		heap_push(results, &nresults, entries[i], true);
+		if (nresults > ef)
+			heap_pop(results, &nresults, true);
+	}
+
+	while (ncand > 0)
+	{
+		HnswmmCandidate c = heap_pop(graph->heap, &ncand, false);
+		uint32	   *nb = graph->nbuf;
+		int			n;
+		int			fresh = 0;
+
+		if (nresults >= ef && c.dist > results[0].dist)
+			break;
+		CHECK_FOR_INTERRUPTS();
+
+		n = graph->neighbors(graph, c.id, level, nb);
+		for (int i = 0; i < n; i++)
+		{
+			if (hnswmm_visited_test_and_set(graph->visited, nb[i]))
+				continue;
+			hnswmm_reader_prefetch(reader, nb[i]);
+			nb[fresh++] = nb[i];
+		}
+		ensure_heap(graph, ncand + fresh);
+		for (int i = 0; i < fresh; i++)
+		{
+			HnswmmCandidate e;
+
+			e.id = nb[i];
+			e.dist = hnswmm_reader_distance(reader, query, e.id);
+			if (nresults < ef || e.dist < results[0].dist)
+			{
+				heap_push(graph->heap, &ncand, e, false);
+				heap_push(results, &nresults, e, true);
+				if (nresults > ef)
+					heap_pop(results, &nresults, true);
+			}
+		}
+	}
+
+	memcpy(out, results, sizeof(HnswmmCandidate) * nresults);
+	hnswmm_sort_candidates(out, nresults);
+	return nresults;
+}
+
+/*
+ * Greedy walk with beam width 1 through layers from_level down to
+ * to_level + 1; returns the closest node found.
+ */
+HnswmmCandidate
+hnswmm_greedy_descent(HnswmmGraph *graph, const float *query,
+					  HnswmmCandidate entry, int from_level, int to_level)
+{
+	for (int level = from_level; level > to_level; level--)
+	{
+		bool		moved = true;
+
+		while (moved)
+		{
+			int			n = graph->neighbors(graph, entry.id, level, graph->nbuf);
+
+			moved = false;
+			CHECK_FOR_INTERRUPTS();
+			for (int i = 0; i < n; i++)
+			{
+				float		d = hnswmm_reader_distance(graph->reader, query,
+													   graph->nbuf[i]);
+
+				if (d < entry.dist)
+				{
+					entry.dist = d;
+					entry.id = graph->nbuf[i];
+					moved = true;
+				}
+			}
+		}
+	}
+	return entry;
+}
+
+/*
+ * The HNSW neighbour-selection heuristic: walk the candidates (distances to
+ * the base node, sorted closest first) and keep one unless it is closer to
+ * an already kept neighbour than to the base node, up to max.  Identical
+ * vectors are kept (the test is strict), so thousands of duplicates stay
+ * linked to each other.
+ */
+int
+hnswmm_select_neighbors(HnswmmReader *reader, const HnswmmCandidate *candidates,
+						int n, int max, uint32 *out)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < n && kept < max; i++)
+	{
+		bool		good = true;
+
+		if (kept > 0)
+			hnswmm_reader_copy(reader, candidates[i].id, reader->scratch);
+		for (int j = 0; j < kept && good; j++)
+		{
+			float		d = hnswmm_reader_distance(reader, reader->scratch, out[j]);
+
+			if (d < candidates[i].dist)
+				good = false;
+		}
+		if (good)
+			out[kept++] = candidates[i].id;
+	}
+	return kept;
+}
+
+/*
+ * The search a new node of layer `level` makes: greedy descent to its top
+ * layer, then a beam of width ef on each layer from there down to 0.
+ * found[l] (room for ef + 1 each) receives layer l's results, closest
+ * first, and nfound[l] their count.  Returns the top layer searched.
+ */
+int
+hnswmm_search_for_insert(HnswmmGraph *graph, const float *vec,
+						 uint32 entry_id, int entry_level, int level, int ef,
+						 HnswmmCandidate **found, int *nfound)
+{
+	int			top = Min(level, entry_level);
+	HnswmmCandidate entry;
+
+	entry.id = entry_id;
+	entry.dist = hnswmm_reader_distance(graph->reader, vec, entry_id);
+	entry = hnswmm_greedy_descent(graph, vec, entry, entry_level, top);
+	for (int l = top; l >= 0; l--)
+	{
+		if (l == top)
+			nfound[l] = hnswmm_search_layer(graph, vec, &entry, 1, ef, l, found[l]);
+		else
+			nfound[l] = hnswmm_search_layer(graph, vec, found[l + 1], nfound[l + 1],
+											ef, l, found[l]);
+	}
+	return top;
+}
+
+/*
+ * Among the closest results of a layer-0 search, a node whose vector is
+ * exactly vec, or HNSWMM_INVALID_NODE.
+ */
+uint32
+hnswmm_find_duplicate(HnswmmReader *reader, const float *vec,
+					  const HnswmmCandidate *found, int n)
+{
+	Size		bytes = sizeof(float) * reader->layout.dimensions;
+
+	for (int i = 0; i < n && i < 8 && found[i].dist == found[0].dist; i++)
+	{
+		hnswmm_reader_copy(reader, found[i].id, reader->scratch);
+		if (memcmp(reader->scratch, vec, bytes) == 0)
+			return found[i].id;
+	}
+	return HNSWMM_INVALID_NODE;
+}

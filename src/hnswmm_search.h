@@ -1,0 +1,68 @@
+/*
+ * hnswmm_search.h
+ *		The HNSW algorithm proper (layer search, greedy descent, neighbour
+ *		selection), independent of where the graph is kept: the build runs it
+ *		over an in-memory graph, inserts and scans over graph pages.
+ */
+#ifndef HNSWMM_SEARCH_H
+#define HNSWMM_SEARCH_H
+
+#include "hnswmm_store.h"
+
+typedef struct HnswmmCandidate
+{
+	float		dist;
+	uint32		id;
+} HnswmmCandidate;
+
+/* Set of visited node ids; reset costs nothing but a generation bump */
+typedef struct HnswmmVisited
+{
+	MemoryContext cxt;			/* where marks live */
+	uint16	   *marks;
+	uint32		size;
+	uint16		generation;
+} HnswmmVisited;
+
+typedef struct HnswmmGraph HnswmmGraph;
+
+/* Copy the layer-`level` neighbours of node id into out; return their count */
+typedef int (*HnswmmNeighborsFn) (HnswmmGraph *graph, uint32 id, int level,
+								  uint32 *out);
+
+struct HnswmmGraph
+{
+	HnswmmNeighborsFn neighbors;
+	HnswmmReader *reader;		/* vectors */
+	HnswmmVisited *visited;
+	int			max_neighbors;	/* size of the neighbour buffer (2m) */
+	uint32	   *nbuf;			/* neighbour buffer of one expansion */
+	HnswmmCandidate *heap;		/* candidate heap, grown on demand */
+	int			heap_size;
+	HnswmmCandidate *results;	/* result heap of one layer search */
+	int			results_size;
+};
+
+extern void hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
+							  HnswmmReader *reader, int m, HnswmmVisited *visited);
+extern HnswmmVisited *hnswmm_backend_visited(void);
+extern void hnswmm_visited_reset(HnswmmVisited *visited, uint32 nnodes);
+extern bool hnswmm_visited_test_and_set(HnswmmVisited *visited, uint32 id);
+
+extern HnswmmCandidate hnswmm_greedy_descent(HnswmmGraph *graph, const float *query,
+											 HnswmmCandidate entry, int from_level,
+											 int to_level);
+extern int	hnswmm_search_layer(HnswmmGraph *graph, const float *query,
+								const HnswmmCandidate *entries, int nentries,
+								int ef, int level, HnswmmCandidate *out);
+extern int	hnswmm_select_neighbors(HnswmmReader *reader,
+									const HnswmmCandidate *candidates, int n,
+									int max, uint32 *out);
+extern void hnswmm_sort_candidates(HnswmmCandidate *c, int n);
+extern int	hnswmm_search_for_insert(HnswmmGraph *graph, const float *vec,
+									 uint32 entry_id, int entry_level, int level,
+									 int ef, HnswmmCandidate **found, int *nfound);
+extern uint32 hnswmm_find_duplicate(HnswmmReader *reader, const float *vec,
+									const HnswmmCandidate *found, int n);
+
+#endif							/* HNSWMM_SEARCH_H */

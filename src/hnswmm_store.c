@@ -1,0 +1,597 @@
+/*
+ * hnswmm_store.c
+ *		The vector store: mapping an index's segment files read-only,
+ *		reading vectors through that mapping or through buffers, and the
+ *		"flushed" watermark that says which vectors are in the file.
+ *
+ * Rules (DESIGN.md section 2):
+ * - a vector slot is written once, so a mapped page may be read while
+ *	 other backends add slots to it;
+ * - a backend reads a vector through the mapping only when its id is below
+ *	 the metapage's flushed watermark and the metapage's stamp (system
+ *	 identifier, timeline) says the file is current on this node; all else
+ *	 is read through the buffer manager;
+ * - never in recovery, never for temporary relations (local buffers);
+ * - a mapping is per backend, made lazily, cached across queries, checked
+ *	 against the relation's current relfilenode, and unmapped on relcache
+ *	 invalidation once no open reader uses it.
+ *
+ * The segments of one relation are mapped side by side into one reserved
+ * range of address space, so block b lives at base + b * BLCKSZ.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "common/relpath.h"
+#include "distance.h"
+#include "hnswmm_store.h"
+#include "miscadmin.h"
+#include "storage/smgr.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#define SEGMENT_BYTES	((Size) RELSEG_SIZE * BLCKSZ)
+#define PAYLOAD_FLOATS	(HNSWMM_PAYLOAD / sizeof(float))
+
+/* Most vector pages one insert flushes on its way out */
+#define FLUSH_BATCH_PAGES	64
+
+struct HnswmmMapping
+{
+	Oid			indexoid;		/* index this maps */
+	RelFileNode node;			/* its relfilenode when mapped */
+	char	   *base;			/* start of the reserved address range */
+	uint32		reserved_segs;	/* segments the range can hold */
+	uint32		mapped_segs;	/* segments [0, mapped_segs) are mapped */
+	int			refcount;		/* open readers */
+	bool		stale;			/* invalidated: unmap when refcount is 0 */
+	HnswmmMapping *next;
+};
+
+static HnswmmMapping *mappings = NULL;
+
+static void
+unmap(HnswmmMapping *map)
+{
+	HnswmmMapping **link;
+
+	for (link = &mappings; *link != NULL; link = &(*link)->next)
+	{
+		if (*link == map)
+		{
+			*link = map->next;
+			break;
+		}
+	}
+	if (map->base != NULL)
+		munmap(map->base, (Size) map->reserved_segs * SEGMENT_BYTES);
+	pfree(map);
+}
+
+static void
+mapping_invalidate(Datum arg, Oid relid)
+{
+	HnswmmMapping *map = mappings;
+
+	while (map != NULL)
+	{
+		HnswmmMapping *next = map->next;
+
+		if (relid == InvalidOid || map->indexoid == relid)
+		{
+			if (map->refcount == 0)
+				unmap(map);
+			else
+				map->stale = true;
+		}
+		map = next;
+	}
+}
+
+/*
+ * Readers that an error left open are gone once the top-level transaction
+ * ends; forget their references then.
+ */
+static void
+mapping_xact_end(XactEvent event, void *arg)
+{
+	HnswmmMapping *map = mappings;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT &&
+		event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	while (map != NULL)
+	{
+		HnswmmMapping *next = map->next;
+
+		map->refcount = 0;
+		if (map->stale)
+			unmap(map);
+		map = next;
+	}
+}
+
+void
+hnswmm_register_mapping_callback(void)
+{
+	CacheRegisterRelcacheCallback(mapping_invalidate, (Datum) 0);
+	RegisterXactCallback(mapping_xact_end, NULL);
+}
+
+/* Reserve address space for nsegs segments, or return false */
+static bool
+reserve(HnswmmMapping *map, uint32 nsegs)
+{
+	void	   *p = mmap(NULL, (Size) nsegs * SEGMENT_BYTES, PROT_NONE,
+						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return false;
+	map->base = p;
+	map->reserved_segs = nsegs;
+	map->mapped_segs = 0;
+	return true;
+}
+
+/* Map segment seg of the relation at its place in the reserved range */
+static bool
+map_segment(HnswmmMapping *map, Relation index, uint32 seg)
+{
+	char	   *path = relpath(RelationGetSmgr(index)->smgr_rnode, MAIN_FORKNUM);
+	char	   *segpath = seg == 0 ? path : psprintf("%s.%u", path, seg);
+	int			fd = open(segpath, O_RDONLY | PG_BINARY);
+	void	   *p;
+
+	if (fd < 0)
+	{
+		elog(DEBUG1, "hnswmm: cannot open \"%s\" for mapping: %m", segpath);
+		return false;
+	}
+	p = mmap(map->base + (Size) seg * SEGMENT_BYTES, SEGMENT_BYTES, PROT_READ,
+			 MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+	{
+		elog(DEBUG1, "hnswmm: cannot map \"%s\": %m", segpath);
+		return false;
+	}
+	(void) madvise(p, SEGMENT_BYTES, MADV_RANDOM);
+	return true;
+}
+
+/*
+ * The mapping of index with every segment up to last_block mapped, with a
+ * reference taken, or NULL when vectors must be read through buffers.
+ */
+static HnswmmMapping *
+acquire_mapping(Relation index, BlockNumber last_block)
+{
+	RelFileNode node = index->rd_node;
+	uint32		need = last_block / RELSEG_SIZE + 1;
+	HnswmmMapping *map;
+
+	for (map = mappings; map != NULL; map = map->next)
+		if (map->indexoid == RelationGetRelid(index))
+			break;
+
+	if (map != NULL && (map->stale || !RelFileNodeEquals(map->node, node) ||
+						need > map->reserved_segs))
+	{
+		if (map->refcount > 0)
+			return NULL;		/* in use by an open scan: use buffers */
+		unmap(map);
+		map = NULL;
+	}
+	if (map == NULL)
+	{
+		map = MemoryContextAllocZero(TopMemoryContext, sizeof(HnswmmMapping));
+		map->indexoid = RelationGetRelid(index);
+		map->node = node;
+		if (!reserve(map, Max(need * 2, 4)))
+		{
+			pfree(map);
+			return NULL;
+		}
+		map->next = mappings;
+		mappings = map;
+	}
+	while (map->mapped_segs < need)
+	{
+		if (!map_segment(map, index, map->mapped_segs))
+			return NULL;
+		map->mapped_segs++;
+	}
+	map->refcount++;
+	return map;
+}
+
+static void
+release_mapping(HnswmmMapping *map)
+{
+	if (map->refcount > 0)
+		map->refcount--;
+	if (map->stale && map->refcount == 0)
+		unmap(map);
+}
+
+/*
+ * May this backend read vectors of this index through the mapping now?
+ */
+bool
+hnswmm_mapping_usable(Relation index, const HnswmmMetaPageData *meta)
+{
+	if (RelationUsesLocalBuffers(index) || RecoveryInProgress())
+		return false;
+	return meta->flushed > 0 &&
+		meta->stamp_sysid == GetSystemIdentifier() &&
+		meta->stamp_tli == GetWALInsertionTimeLine();
+}
+
+void
+hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel, bool *negate)
+{
+	*negate = false;
+	switch (metric)
+	{
+		case HNSWMM_METRIC_L2:
+			*kernel = hm_l2_squared;
+			break;
+		case HNSWMM_METRIC_IP:
+		case HNSWMM_METRIC_COSINE:
+			*kernel = hm_inner_product;
+			*negate = true;
+			break;
+		case HNSWMM_METRIC_L1:
+			*kernel = hm_l1;
+			break;
+		default:
+			elog(ERROR, "hnswmm: unknown metric %d", (int) metric);
+	}
+}
+
+/* Distance between two vectors held in memory */
+float
+hnswmm_query_distance(HnswmmKernel kernel, bool negate,
+					  const float *a, const float *b, int n)
+{
+	float		d = kernel(a, b, n);
+
+	return negate ? -d : d;
+}
+
+/*
+ * The form in which a vector is indexed and searched: cosine normalises.
+ * Returns false for a vector that cannot be indexed (zero under cosine).
+ */
+bool
+hnswmm_prepare_vector(HnswmmMetric metric, const float *in, float *out, int dim)
+{
+	double		norm;
+
+	memcpy(out, in, dim * sizeof(float));
+	if (metric != HNSWMM_METRIC_COSINE)
+		return true;
+	norm = sqrt((double) hm_norm_squared(in, dim));
+	if (norm == 0.0 || isnan(norm))
+		return false;
+	for (int i = 0; i < dim; i++)
+		out[i] = (float) (in[i] / norm);
+	return true;
+}
+
+static void
+reader_init(HnswmmReader *reader, Relation index, const HnswmmLayout *layout)
+{
+	memset(reader, 0, sizeof(HnswmmReader));
+	reader->index = index;
+	reader->layout = *layout;
+	hnswmm_metric_kernel(layout->metric, &reader->kernel, &reader->negate);
+	reader->scratch = palloc(sizeof(float) * Max(layout->dimensions, 1));
+}
+
+/* Last block holding a byte of the vectors of ids below n */
+static BlockNumber
+last_vector_block(const HnswmmLayout *layout, uint32 n)
+{
+	HnswmmSlot	slot = hnswmm_vector_slot(layout, n - 1);
+	Size		end = slot.offset + (Size) layout->dimensions * sizeof(float) - 1;
+
+	return slot.first_block + end / HNSWMM_PAYLOAD;
+}
+
+static void
+reader_map(HnswmmReader *reader, uint32 below)
+{
+	if (below == 0)
+		return;
+	reader->map = acquire_mapping(reader->index,
+								  last_vector_block(&reader->layout, below));
+	if (reader->map != NULL)
+	{
+		reader->base = reader->map->base;
+		reader->mapped_below = below;
+	}
+}
+
+void
+hnswmm_reader_open(HnswmmReader *reader, Relation index,
+				   const HnswmmMetaPageData *meta)
+{
+	HnswmmLayout layout;
+
+	hnswmm_layout_from_meta(&layout, (HnswmmMetaPage) meta);
+	reader_init(reader, index, &layout);
+	if (hnswmm_mapping_usable(index, meta))
+		reader_map(reader, Min(meta->flushed, meta->nnodes));
+}
+
+/* The build reads the file it has just written: all of it is there */
+void
+hnswmm_reader_open_build(HnswmmReader *reader, Relation index,
+						 const HnswmmLayout *layout, uint32 nnodes)
+{
+	reader_init(reader, index, layout);
+	reader_map(reader, nnodes);
+	if (nnodes > 0 && reader->map == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not map the vectors of index \"%s\"",
+						RelationGetRelationName(index))));
+}
+
+void
+hnswmm_reader_close(HnswmmReader *reader)
+{
+	if (reader->map != NULL)
+		release_mapping(reader->map);
+	reader->map = NULL;
+	reader->base = NULL;
+	reader->mapped_below = 0;
+}
+
+static inline const float *
+mapped_payload(const HnswmmReader *reader, BlockNumber blkno)
+{
+	return (const float *) (reader->base + (Size) blkno * BLCKSZ + HNSWMM_PAGE_HEADER);
+}
+
+/*
+ * Apply fn to each piece of node id's vector: (piece, floats before it,
+ * floats in it).  Pieces below the watermark come from the mapping, the
+ * others from buffers held share-locked for the call.
+ */
+typedef void (*PieceFn) (void *arg, const float *piece, int start, int n);
+
+static inline void
+for_each_piece(HnswmmReader *reader, uint32 id, PieceFn fn, void *arg)
+{
+	HnswmmSlot	slot = hnswmm_vector_slot(&reader->layout, id);
+	int			dim = reader->layout.dimensions;
+	BlockNumber blkno = slot.first_block;
+	int			skip = slot.offset / sizeof(float);
+	int			done = 0;
+
+	while (done < dim)
+	{
+		int			n = Min(dim - done, (int) PAYLOAD_FLOATS - skip);
+
+		if (id < reader->mapped_below)
+			fn(arg, mapped_payload(reader, blkno) + skip, done, n);
+		else
+		{
+			Buffer		buf = ReadBuffer(reader->index, blkno);
+
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			fn(arg, (const float *) HnswmmPagePayload(BufferGetPage(buf)) + skip,
+			   done, n);
+			UnlockReleaseBuffer(buf);
+		}
+		done += n;
+		skip = 0;
+		blkno++;
+	}
+}
+
+typedef struct DistanceArg
+{
+	HnswmmKernel kernel;
+	const float *query;
+	float		sum;
+} DistanceArg;
+
+static void
+distance_piece(void *arg, const float *piece, int start, int n)
+{
+	DistanceArg *d = (DistanceArg *) arg;
+
+	d->sum += d->kernel(d->query + start, piece, n);
+}
+
+float
+hnswmm_reader_distance(HnswmmReader *reader, const float *query, uint32 id)
+{
+	DistanceArg d;
+
+	/* Fast path: a mapped vector in one piece */
+	if (id < reader->mapped_below)
+	{
+		HnswmmSlot	slot = hnswmm_vector_slot(&reader->layout, id);
+		int			dim = reader->layout.dimensions;
+
+		if (slot.offset + dim * sizeof(float) <= HNSWMM_PAYLOAD)
+			return hnswmm_query_distance(reader->kernel, reader->negate, query,
+										 mapped_payload(reader, slot.first_block) +
+										 slot.offset / sizeof(float), dim);
+	}
+	d.kernel = reader->kernel;
+	d.query = query;
+	d.sum = 0;
+	for_each_piece(reader, id, distance_piece, &d);
+	return reader->negate ? -d.sum : d.sum;
+}
+
+static void
+copy_piece(void *arg, const float *piece, int start, int n)
+{
+	memcpy((float *) arg + start, piece, n * sizeof(float));
+}
+
+void
+hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out)
+{
+	for_each_piece(reader, id, copy_piece, out);
+}
+
+float
+hnswmm_reader_distance_between(HnswmmReader *reader, uint32 a, uint32 b)
+{
+	hnswmm_reader_copy(reader, a, reader->scratch);
+	return hnswmm_reader_distance(reader, reader->scratch, b);
+}
+
+/* Start loading the first cache lines of a mapped vector */
+void
+hnswmm_reader_prefetch(HnswmmReader *reader, uint32 id)
+{
+	if (id < reader->mapped_below)
+	{
+		HnswmmSlot	slot = hnswmm_vector_slot(&reader->layout, id);
+		const char *p = (const char *) mapped_payload(reader, slot.first_block) +
+			slot.offset;
+
+		__builtin_prefetch(p);
+		__builtin_prefetch(p + 64);
+	}
+}
+
+/*
+ * Node counts of extent `extent` up to vector page `page` (0-based within
+ * the extent): *through = nodes whose vectors end on or before that page,
+ * *touching = nodes whose vectors start on or before it.
+ */
+static void
+nodes_up_to_page(const HnswmmLayout *layout, uint32 extent, uint32 page,
+				 uint32 *through, uint32 *touching)
+{
+	uint64		end = (uint64) (page + 1) * HNSWMM_PAYLOAD;
+	uint64		vbytes = (uint64) layout->dimensions * sizeof(float);
+	uint32		base = extent * layout->nodes_per_extent;
+
+	*through = base + (uint32) Min(end / vbytes, layout->nodes_per_extent);
+	*touching = base + (uint32) Min((end + vbytes - 1) / vbytes,
+									layout->nodes_per_extent);
+}
+
+static BlockNumber
+first_vector_block(const HnswmmLayout *layout, uint32 extent)
+{
+	return hnswmm_extent_start(layout, extent) + layout->graph_pages +
+		layout->upper_pages;
+}
+
+/*
+ * Write vector page blkno to the file if its content is durable in WAL
+ * already (so the write costs no WAL flush).  Returns false if it is not.
+ */
+static bool
+flush_if_durable(Relation index, BlockNumber blkno, XLogRecPtr durable)
+{
+	Buffer		buf = ReadBuffer(index, blkno);
+	bool		ok;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	ok = PageGetLSN(BufferGetPage(buf)) <= durable;
+	if (ok)
+		FlushOneBuffer(buf);
+	UnlockReleaseBuffer(buf);
+	return ok;
+}
+
+static void
+set_flushed(Relation index, uint32 flushed, bool restamp)
+{
+	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
+	GenericXLogState *state;
+	HnswmmMetaPage meta;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
+	if (restamp)
+	{
+		meta->stamp_sysid = GetSystemIdentifier();
+		meta->stamp_tli = GetWALInsertionTimeLine();
+		meta->flushed = flushed;
+	}
+	else
+		meta->flushed = Max(meta->flushed, flushed);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Called by writers after they changed the index: write complete vector
+ * pages past the watermark to the file and advance the watermark, so that
+ * scans read those vectors through the mapping.  After a promotion, a
+ * restore or pg_upgrade the stamp does not match this node: write every
+ * dirty page of the index once, then stamp it.
+ */
+void
+hnswmm_advance_flushed(Relation index)
+{
+	HnswmmMetaPageData meta;
+	HnswmmLayout layout;
+	XLogRecPtr	durable;
+	uint32		flushed;
+	uint32		extent;
+	uint32		page;
+	int			budget = FLUSH_BATCH_PAGES;
+
+	if (RelationUsesLocalBuffers(index) || RecoveryInProgress())
+		return;
+	hnswmm_get_meta(index, &meta);
+	if (meta.dimensions == 0 || meta.nnodes == 0)
+		return;
+	if (meta.stamp_sysid != GetSystemIdentifier() ||
+		meta.stamp_tli != GetWALInsertionTimeLine())
+	{
+		FlushRelationBuffers(index);
+		set_flushed(index, meta.nnodes, true);
+		return;
+	}
+
+	hnswmm_layout_from_meta(&layout, &meta);
+	durable = GetFlushRecPtr(NULL);
+	flushed = meta.flushed;
+	extent = flushed / layout.nodes_per_extent;
+	page = hnswmm_vector_slot(&layout, flushed).first_block -
+		first_vector_block(&layout, extent);
+	while (budget-- > 0)
+	{
+		uint32		through;
+		uint32		touching;
+
+		nodes_up_to_page(&layout, extent, page, &through, &touching);
+		if (touching > meta.nnodes)
+			break;				/* a vector on this page is not written yet */
+		if (!flush_if_durable(index, first_vector_block(&layout, extent) + page,
+							  durable))
+			break;
+		flushed = Max(flushed, through);
+		if (++page == layout.vector_pages)
+		{
+			extent++;
+			page = 0;
+		}
+	}
+	if (flushed > meta.flushed)
+		set_flushed(index, flushed, false);
+}

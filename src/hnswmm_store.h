@@ -1,0 +1,52 @@
+/*
+ * hnswmm_store.h
+ *		Reading the vectors of an index: through a read-only mapping of the
+ *		relation's files below the flushed watermark, through shared (or
+ *		local) buffers above it.
+ */
+#ifndef HNSWMM_STORE_H
+#define HNSWMM_STORE_H
+
+#include "hnswmm.h"
+
+typedef struct HnswmmMapping HnswmmMapping;
+
+/* Sum of a kernel over a piece of a vector */
+typedef float (*HnswmmKernel) (const float *a, const float *b, int n);
+
+typedef struct HnswmmReader
+{
+	Relation	index;
+	HnswmmLayout layout;
+	HnswmmKernel kernel;		/* distance kernel of the metric */
+	bool		negate;			/* inner-product metrics order by -sum */
+	HnswmmMapping *map;			/* NULL: read everything through buffers */
+	uint32		mapped_below;	/* ids below this are read through map */
+	char	   *base;			/* address of block 0 in the mapping */
+	float	   *scratch;		/* one vector, for distances between nodes */
+} HnswmmReader;
+
+extern void hnswmm_reader_open(HnswmmReader *reader, Relation index,
+							   const HnswmmMetaPageData *meta);
+extern void hnswmm_reader_open_build(HnswmmReader *reader, Relation index,
+									 const HnswmmLayout *layout, uint32 nnodes);
+extern void hnswmm_reader_close(HnswmmReader *reader);
+extern float hnswmm_reader_distance(HnswmmReader *reader, const float *query,
+									uint32 id);
+extern float hnswmm_reader_distance_between(HnswmmReader *reader, uint32 a,
+											uint32 b);
+extern void hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out);
+extern void hnswmm_reader_prefetch(HnswmmReader *reader, uint32 id);
+
+extern float hnswmm_query_distance(HnswmmKernel kernel, bool negate,
+								   const float *a, const float *b, int n);
+extern void hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel,
+								 bool *negate);
+extern bool hnswmm_prepare_vector(HnswmmMetric metric, const float *in,
+								  float *out, int dim);
+
+extern bool hnswmm_mapping_usable(Relation index, const HnswmmMetaPageData *meta);
+extern void hnswmm_advance_flushed(Relation index);
+extern void hnswmm_register_mapping_callback(void);
+
+#endif							/* HNSWMM_STORE_H */

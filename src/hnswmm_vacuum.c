@@ -1,0 +1,465 @@
+/*
+ * hnswmm_vacuum.c
+ *		VACUUM of an hnswmm index, in three passes:
+ *		1. mark the nodes whose heap tuples are dead (flag DEAD, TID cleared);
+ *		   then wait out inserts that may have seen them alive;
+ *		2. repair every live node that links a removed node, choosing new
+ *		   neighbours among its other neighbours and the removed nodes'
+ *		   neighbours, and move the entry point off a removed node;
+ *		3. flag the removed nodes DELETED: no live node links them any more;
+ *		   unlink dead rows from duplicate chains and flag them DELETED.
+ *		A graph node whose row died but whose duplicate chain still holds
+ *		rows stays in the graph (DEAD, never returned) until the chain is
+ *		empty.  Vector slots are never freed; REINDEX reclaims their space.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "commands/vacuum.h"
+#include "hnswmm.h"
+#include "hnswmm_graph.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+
+typedef struct VacuumState
+{
+	Relation	index;
+	HnswmmLayout layout;
+	uint32		nnodes;
+	uint8	   *removed;		/* bit per node: DEAD or DELETED */
+	uint32		nremoved;
+	uint32		newly_dead;		/* marked DEAD by this pass */
+	uint32		to_delete;		/* graph nodes to become DELETED */
+	uint32		dead_duplicates;	/* DEAD rows in duplicate chains */
+	uint32		deleted;		/* flagged DELETED by pass 3 */
+	uint32		live;
+	uint32		best_live;		/* a live node of the highest layer */
+	int			best_level;
+} VacuumState;
+
+#define IS_REMOVED(vs, id)	(((vs)->removed[(id) / 8] >> ((id) % 8)) & 1)
+#define SET_REMOVED(vs, id)	((vs)->removed[(id) / 8] |= 1 << ((id) % 8))
+
+/* Note that graph node id, DEAD and without duplicates, is to be removed */
+static void
+note_removed(VacuumState *vs, uint32 id)
+{
+	SET_REMOVED(vs, id);
+	vs->nremoved++;
+	vs->to_delete++;
+}
+
+/*
+ * Pass 1 for one node: kill it if its heap tuple is dead, note what pass 2
+ * and 3 must do.  Returns true if it must be marked DEAD.
+ */
+static bool
+check_node(VacuumState *vs, uint32 id, HnswmmNode *node,
+		   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	bool		duplicate = (node->flags & HNSWMM_NODE_DUPLICATE) != 0;
+	bool		kill = false;
+
+	if (node->flags & HNSWMM_NODE_DELETED)
+	{
+		if (!duplicate)
+		{
+			SET_REMOVED(vs, id);
+			vs->nremoved++;
+		}
+		return false;
+	}
+	if (!(node->flags & HNSWMM_NODE_DEAD))
+	{
+		kill = callback(&node->heaptid, callback_state);
+		if (!kill)
+		{
+			vs->live++;
+			return false;
+		}
+	}
+	if (duplicate)
+		vs->dead_duplicates++;
+	else if (node->dup_next == HNSWMM_INVALID_NODE)
+		note_removed(vs, id);
+	return kill;
+}
+
+/* Pass 1 over one graph page */
+static void
+mark_dead_on_page(VacuumState *vs, BlockNumber blkno, uint32 first, uint32 last,
+				  IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Buffer		buf = ReadBuffer(vs->index, blkno);
+	uint32	   *kill = palloc(sizeof(uint32) * (last - first));
+	int			nkill = 0;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	for (uint32 id = first; id < last; id++)
+	{
+		HnswmmNode *node = hnswmm_page_node(&vs->layout, BufferGetPage(buf), id);
+
+		if (check_node(vs, id, node, callback, callback_state))
+			kill[nkill++] = id;
+		/* the best entry point: a graph node on the highest layer */
+		if (!(node->flags & (HNSWMM_NODE_DUPLICATE | HNSWMM_NODE_DELETED)) &&
+			!IS_REMOVED(vs, id) &&
+			(vs->best_live == HNSWMM_INVALID_NODE || node->level > vs->best_level))
+		{
+			vs->best_live = id;
+			vs->best_level = node->level;
+		}
+	}
+	UnlockReleaseBuffer(buf);
+
+	for (int i = 0; i < nkill; i++)
+		hnswmm_set_node_flags(vs->index, &vs->layout, kill[i], HNSWMM_NODE_DEAD, true);
+	vs->newly_dead += nkill;
+	pfree(kill);
+}
+
+/*
+ * After the barrier no insert can add to the duplicate chain of a DEAD
+ * node; one that did before keeps the node in the graph.
+ */
+static void
+recheck_removed(VacuumState *vs)
+{
+	for (uint32 id = 0; id < vs->nnodes; id++)
+	{
+		HnswmmNodeInfo info;
+
+		if (!IS_REMOVED(vs, id))
+			continue;
+		hnswmm_read_node(vs->index, &vs->layout, id, &info);
+		if (!(info.flags & HNSWMM_NODE_DELETED) && info.dup_next != HNSWMM_INVALID_NODE)
+		{
+			vs->removed[id / 8] &= ~(1 << (id % 8));
+			vs->nremoved--;
+			vs->to_delete--;
+		}
+	}
+}
+
+static void
+for_each_graph_page(VacuumState *vs,
+					void (*fn) (VacuumState *vs, BlockNumber blkno, uint32 first,
+								uint32 last, void *arg), void *arg)
+{
+	const HnswmmLayout *layout = &vs->layout;
+
+	for (uint32 extent_first = 0; extent_first < vs->nnodes;
+		 extent_first += layout->nodes_per_extent)
+	{
+		uint32		end = Min(extent_first + layout->nodes_per_extent, vs->nnodes);
+
+		for (uint32 first = extent_first; first < end;
+			 first += layout->nodes_per_graph_page)
+		{
+			vacuum_delay_point();
+			fn(vs, hnswmm_node_block(layout, first), first,
+			   Min(first + layout->nodes_per_graph_page, end), arg);
+		}
+	}
+}
+
+typedef struct MarkArg
+{
+	IndexBulkDeleteCallback callback;
+	void	   *state;
+} MarkArg;
+
+static void
+mark_page_fn(VacuumState *vs, BlockNumber blkno, uint32 first, uint32 last, void *arg)
+{
+	MarkArg    *ma = (MarkArg *) arg;
+
+	mark_dead_on_page(vs, blkno, first, last, ma->callback, ma->state);
+}
+
+/* Most removed nodes one repair walks through, per list entry to replace */
+#define REPAIR_WALK_PER_SLOT	16
+
+/*
+ * New neighbours for node id at layer level, whose list `list` links
+ * removed nodes: its live neighbours plus the live nodes found by walking
+ * breadth-first through removed nodes from the removed members (their
+ * lists are intact), pruned by the selection heuristic.  The walk matters
+ * after heavy deletes, when a removed node's neighbours are mostly removed
+ * too.
+ */
+typedef struct RepairWalk
+{
+	VacuumState *vs;
+	HnswmmReader *reader;
+	const float *base;			/* vector of the node being repaired */
+	HnswmmVisited *seen;
+	HnswmmCandidate *cands;		/* live nodes found, with distances */
+	int			ncand;
+	uint32	   *queue;			/* removed nodes to walk through */
+	int			tail;
+	int			walk_max;
+} RepairWalk;
+
+static void
+walk_add(RepairWalk *w, const uint32 *ids, int n)
+{
+	for (int j = 0; j < n; j++)
+	{
+		uint32		id = ids[j];
+
+		if (id >= w->vs->nnodes || hnswmm_visited_test_and_set(w->seen, id))
+			continue;
+		if (IS_REMOVED(w->vs, id))
+		{
+			if (w->tail < w->walk_max)
+				w->queue[w->tail++] = id;
+			continue;
+		}
+		w->cands[w->ncand].id = id;
+		w->cands[w->ncand].dist = hnswmm_reader_distance(w->reader, w->base, id);
+		w->ncand++;
+	}
+}
+
+static int
+repaired_list(VacuumState *vs, HnswmmReader *reader, uint32 id, int level,
+			  const uint32 *list, int n, uint32 *out)
+{
+	int			cap = level == 0 ? 2 * vs->layout.m : vs->layout.m;
+	uint32	   *hop = palloc(sizeof(uint32) * 2 * vs->layout.m);
+	float	   *base = palloc(sizeof(float) * vs->layout.dimensions);
+	RepairWalk	w;
+	int			kept;
+
+	w.vs = vs;
+	w.reader = reader;
+	w.base = base;
+	w.seen = hnswmm_backend_visited();
+	w.walk_max = cap * REPAIR_WALK_PER_SLOT;
+	w.cands = palloc(sizeof(HnswmmCandidate) * (n + w.walk_max * cap));
+	w.ncand = 0;
+	w.queue = palloc(sizeof(uint32) * w.walk_max);
+	w.tail = 0;
+
+	hnswmm_visited_reset(w.seen, vs->nnodes);
+	hnswmm_visited_test_and_set(w.seen, id);
+	hnswmm_reader_copy(reader, id, base);
+	walk_add(&w, list, n);
+	for (int head = 0; head < w.tail && w.ncand < 2 * cap; head++)
+		walk_add(&w, hop, hnswmm_read_neighbors(vs->index, &vs->layout,
+												w.queue[head], level, hop));
+
+	hnswmm_sort_candidates(w.cands, w.ncand);
+	kept = hnswmm_select_neighbors(reader, w.cands, w.ncand, cap, out);
+	pfree(w.cands);
+	pfree(w.queue);
+	pfree(hop);
+	pfree(base);
+	return kept;
+}
+
+static bool
+links_removed(VacuumState *vs, const uint32 *list, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (list[i] < vs->nnodes && IS_REMOVED(vs, list[i]))
+			return true;
+	return false;
+}
+
+/* Pass 2 for one node: repair each layer that links a removed node */
+static void
+repair_node(VacuumState *vs, HnswmmReader *reader, uint32 id, int level)
+{
+	uint32	   *list = palloc(sizeof(uint32) * 2 * vs->layout.m);
+	uint32	   *fixed = palloc(sizeof(uint32) * 2 * vs->layout.m);
+
+	for (int l = 0; l <= level; l++)
+	{
+		for (;;)
+		{
+			int			n = hnswmm_read_neighbors(vs->index, &vs->layout, id, l, list);
+			int			nfixed;
+
+			if (!links_removed(vs, list, n))
+				break;
+			nfixed = repaired_list(vs, reader, id, l, list, n, fixed);
+			if (hnswmm_replace_neighbors(vs->index, &vs->layout, id, l,
+										 list, n, fixed, nfixed))
+				break;
+		}
+	}
+	pfree(list);
+	pfree(fixed);
+}
+
+static void
+repair_page_fn(VacuumState *vs, BlockNumber blkno, uint32 first, uint32 last, void *arg)
+{
+	HnswmmReader *reader = (HnswmmReader *) arg;
+
+	for (uint32 id = first; id < last; id++)
+	{
+		HnswmmNodeInfo info;
+
+		if (IS_REMOVED(vs, id))
+			continue;
+		hnswmm_read_node(vs->index, &vs->layout, id, &info);
+		if (!(info.flags & (HNSWMM_NODE_DUPLICATE | HNSWMM_NODE_DELETED)))
+			repair_node(vs, reader, id, info.level);
+	}
+}
+
+/* Unlink the DEAD rows of head's duplicate chain and flag them DELETED */
+static void
+prune_chain(VacuumState *vs, uint32 head)
+{
+	uint32		prev = head;
+	HnswmmNodeInfo info;
+	uint32		cur;
+
+	hnswmm_read_node(vs->index, &vs->layout, head, &info);
+	cur = info.dup_next;
+	while (cur != HNSWMM_INVALID_NODE)
+	{
+		hnswmm_read_node(vs->index, &vs->layout, cur, &info);
+		if (!(info.flags & HNSWMM_NODE_DEAD) || (info.flags & HNSWMM_NODE_DELETED))
+		{
+			prev = cur;
+			cur = info.dup_next;
+			continue;
+		}
+		if (!hnswmm_replace_dup_next(vs->index, &vs->layout, prev, cur, info.dup_next))
+		{
+			/* an insert pushed a row onto the head: start over */
+			prev = head;
+			hnswmm_read_node(vs->index, &vs->layout, head, &info);
+			cur = info.dup_next;
+			continue;
+		}
+		hnswmm_set_node_flags(vs->index, &vs->layout, cur, HNSWMM_NODE_DELETED, false);
+		vs->deleted++;
+		cur = info.dup_next;
+	}
+}
+
+static void
+delete_page_fn(VacuumState *vs, BlockNumber blkno, uint32 first, uint32 last, void *arg)
+{
+	for (uint32 id = first; id < last; id++)
+	{
+		HnswmmNodeInfo info;
+
+		hnswmm_read_node(vs->index, &vs->layout, id, &info);
+		if (info.flags & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE))
+			continue;
+		if (IS_REMOVED(vs, id))
+		{
+			hnswmm_set_node_flags(vs->index, &vs->layout, id, HNSWMM_NODE_DELETED, false);
+			vs->deleted++;
+		}
+		else if (info.dup_next != HNSWMM_INVALID_NODE && vs->dead_duplicates > 0)
+			prune_chain(vs, id);
+	}
+}
+
+static void
+add_deleted(Relation index, uint32 n)
+{
+	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
+	GenericXLogState *state;
+	HnswmmMetaPage meta;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
+	meta->ndeleted += n;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+/* Move the entry point off a removed node, with inserts locked out */
+static void
+fix_entry_point(VacuumState *vs)
+{
+	HnswmmMetaPageData meta;
+
+	LockPage(vs->index, HNSWMM_UPDATE_LOCK, ExclusiveLock);
+	hnswmm_get_meta(vs->index, &meta);
+	if (meta.entry_node != HNSWMM_INVALID_NODE && meta.entry_node < vs->nnodes &&
+		IS_REMOVED(vs, meta.entry_node))
+		hnswmm_update_entry(vs->index, vs->best_live, vs->best_level, true);
+	UnlockPage(vs->index, HNSWMM_UPDATE_LOCK, ExclusiveLock);
+}
+
+IndexBulkDeleteResult *
+hnswmm_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+				  IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	HnswmmMetaPageData meta;
+	VacuumState vs;
+	MarkArg		ma;
+	HnswmmReader reader;
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	hnswmm_get_meta(index, &meta);
+	if (meta.dimensions == 0 || meta.nnodes == 0)
+		return stats;
+
+	memset(&vs, 0, sizeof(vs));
+	vs.index = index;
+	hnswmm_layout_from_meta(&vs.layout, &meta);
+	vs.nnodes = meta.nnodes;
+	vs.removed = palloc0(vs.nnodes / 8 + 1);
+	vs.best_live = HNSWMM_INVALID_NODE;
+
+	ma.callback = callback;
+	ma.state = callback_state;
+	for_each_graph_page(&vs, mark_page_fn, &ma);
+	stats->tuples_removed += vs.newly_dead;
+	stats->num_index_tuples = vs.live;
+
+	if (vs.to_delete > 0 || vs.dead_duplicates > 0)
+	{
+		/* wait for inserts that may have chosen a node before it died */
+		LockPage(index, HNSWMM_UPDATE_LOCK, ExclusiveLock);
+		UnlockPage(index, HNSWMM_UPDATE_LOCK, ExclusiveLock);
+		recheck_removed(&vs);
+
+		if (vs.to_delete > 0)
+		{
+			fix_entry_point(&vs);
+			hnswmm_reader_open(&reader, index, &meta);
+			for_each_graph_page(&vs, repair_page_fn, &reader);
+			hnswmm_reader_close(&reader);
+		}
+		for_each_graph_page(&vs, delete_page_fn, NULL);
+		add_deleted(index, vs.deleted);
+	}
+	hnswmm_advance_flushed(index);
+	return stats;
+}
+
+IndexBulkDeleteResult *
+hnswmm_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	Relation	index = info->index;
+
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		HnswmmMetaPageData meta;
+
+		hnswmm_get_meta(index, &meta);
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		stats->num_index_tuples = meta.nnodes - meta.ndeleted;
+		hnswmm_advance_flushed(index);
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(index);
+	return stats;
+}

@@ -1,0 +1,299 @@
+/*
+ * hnswmm_verify.c
+ *		hnswmm_verify(regclass): an amcheck-style checker that reads the
+ *		whole index and raises an error naming the first problem it finds:
+ *		bad page headers, neighbour ids out of range, links to deleted
+ *		nodes, broken duplicate chains, upper records outside their page,
+ *		vector slots past the watermark, an entry point that is not on the
+ *		top layer, heap TIDs that do not exist.  Returns what it checked.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "funcapi.h"
+#include "hnswmm.h"
+#include "hnswmm_graph.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+
+typedef struct VerifyState
+{
+	Relation	index;
+	Relation	heap;
+	BlockNumber heap_blocks;
+	HnswmmMetaPageData meta;
+	HnswmmLayout layout;
+	uint8	   *flags;			/* flags of every node */
+	uint8	   *levels;			/* top layer of every node */
+	int64		links;
+	int64		duplicates;
+	int64		deleted;
+	int64		live;
+} VerifyState;
+
+static void pg_attribute_noreturn()
+corrupt(VerifyState *vs, const char *fmt, uint32 id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted", RelationGetRelationName(vs->index)),
+			 errdetail_internal(fmt, id),
+			 errhint("REINDEX the index.")));
+}
+
+/* Read block blkno, checking it is an initialised page of type `type` */
+static Buffer
+read_page(VerifyState *vs, BlockNumber blkno, uint16 type)
+{
+	Buffer		buf = ReadBuffer(vs->index, blkno);
+	Page		page;
+	PageHeader	hdr;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	hdr = (PageHeader) page;
+	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswmmPageOpaqueData)) ||
+		HnswmmPageGetOpaque(page)->page_type != type ||
+		hdr->pd_lower < HNSWMM_PAGE_HEADER || hdr->pd_lower > hdr->pd_upper)
+		corrupt(vs, "block %u has a bad page header or the wrong page type", blkno);
+	return buf;
+}
+
+static void
+check_neighbors(VerifyState *vs, uint32 id, const uint32 *ids, uint32 n, uint32 cap)
+{
+	if (n > cap)
+		corrupt(vs, "node %u has more neighbours than fit", id);
+	for (uint32 i = 0; i < n; i++)
+	{
+		if (ids[i] >= vs->meta.nnodes)
+			corrupt(vs, "node %u links a neighbour id out of range", id);
+		vs->links++;
+	}
+}
+
+static void
+check_heap_tid(VerifyState *vs, uint32 id, ItemPointer tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+	Buffer		buf;
+	Page		page;
+	bool		ok;
+
+	if (!ItemPointerIsValid(tid) || blkno >= vs->heap_blocks)
+		corrupt(vs, "node %u points to a heap tuple that does not exist", id);
+	buf = ReadBuffer(vs->heap, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	ok = off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
+		ItemIdIsUsed(PageGetItemId(page, off));
+	UnlockReleaseBuffer(buf);
+	if (!ok)
+		corrupt(vs, "node %u points to a heap tuple that does not exist", id);
+}
+
+/* The layer 1..level record of node id, checked against its upper page */
+static void
+check_upper(VerifyState *vs, uint32 id, const HnswmmNode *node)
+{
+	BlockNumber blkno;
+	Buffer		buf;
+	Page		page;
+	uint32		end = node->upper_offset + node->level * HNSWMM_LAYER_SIZE(vs->layout.m);
+
+	if (node->upper_page >= vs->layout.upper_pages)
+		corrupt(vs, "node %u has its upper layers on a page outside its extent", id);
+	blkno = hnswmm_extent_start(&vs->layout, id / vs->layout.nodes_per_extent) +
+		vs->layout.graph_pages + node->upper_page;
+	buf = read_page(vs, blkno, HNSWMM_PAGE_UPPER);
+	page = BufferGetPage(buf);
+	if (HNSWMM_PAGE_HEADER + end > ((PageHeader) page)->pd_lower)
+		corrupt(vs, "node %u has an upper record past the end of its page", id);
+	for (int l = 1; l <= node->level; l++)
+	{
+		HnswmmLayer *layer = (HnswmmLayer *) (HnswmmPagePayload(page) + node->upper_offset +
+											  (l - 1) * HNSWMM_LAYER_SIZE(vs->layout.m));
+
+		check_neighbors(vs, id, layer->neighbors, layer->nneighbors, vs->layout.m);
+	}
+	UnlockReleaseBuffer(buf);
+}
+
+/* Pass 1: every node record by itself */
+static void
+check_node(VerifyState *vs, uint32 id, const HnswmmNode *node)
+{
+	uint8		known = HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE;
+
+	if ((node->flags & ~known) != 0 || node->level > HNSWMM_MAX_LEVEL)
+		corrupt(vs, "node %u has invalid flags or layer", id);
+	vs->flags[id] = node->flags;
+	vs->levels[id] = node->level;
+	if (node->dup_next != HNSWMM_INVALID_NODE &&
+		(node->dup_next >= vs->meta.nnodes || node->dup_next == id))
+		corrupt(vs, "node %u has a duplicate chain link out of range", id);
+	if (node->flags & HNSWMM_NODE_DUPLICATE)
+	{
+		vs->duplicates++;
+		if (node->nneighbors != 0 || node->level != 0)
+			corrupt(vs, "duplicate node %u has neighbours of its own", id);
+	}
+	else
+	{
+		check_neighbors(vs, id, node->neighbors, node->nneighbors, 2 * vs->layout.m);
+		if (node->level > 0)
+			check_upper(vs, id, node);
+	}
+	if (node->flags & HNSWMM_NODE_DELETED)
+		vs->deleted++;
+	else if (!(node->flags & HNSWMM_NODE_DEAD))
+	{
+		vs->live++;
+		check_heap_tid(vs, id, (ItemPointer) &node->heaptid);
+	}
+}
+
+/* Pass 2: nothing in use links a deleted node, chains hold duplicates */
+static void
+check_links(VerifyState *vs, uint32 id, const HnswmmNode *node)
+{
+	uint32	   *ids = palloc(sizeof(uint32) * 2 * vs->layout.m);
+	uint32		steps = 0;
+
+	if (node->flags & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE))
+		return;
+	for (int l = 0; l <= node->level; l++)
+	{
+		int			n = hnswmm_read_neighbors(vs->index, &vs->layout, id, l, ids);
+
+		for (int i = 0; i < n; i++)
+		{
+			if (vs->flags[ids[i]] & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE))
+				corrupt(vs, "node %u links a deleted or duplicate node", id);
+			if (vs->levels[ids[i]] < l)
+				corrupt(vs, "node %u links a node on a layer it is not on", id);
+		}
+	}
+	for (uint32 d = node->dup_next; d != HNSWMM_INVALID_NODE;)
+	{
+		HnswmmNodeInfo info;
+
+		if (!(vs->flags[d] & HNSWMM_NODE_DUPLICATE) || ++steps > vs->meta.nnodes)
+			corrupt(vs, "the duplicate chain of node %u is broken", id);
+		hnswmm_read_node(vs->index, &vs->layout, d, &info);
+		d = info.dup_next;
+	}
+	pfree(ids);
+}
+
+/* Vector slots of ids below the watermark lie below their pages' pd_lower */
+static void
+check_vectors(VerifyState *vs)
+{
+	Size		vbytes = (Size) vs->layout.dimensions * sizeof(float);
+
+	if (vs->meta.flushed > vs->meta.nnodes)
+		corrupt(vs, "the flushed watermark %u is past the last node", vs->meta.flushed);
+	for (uint32 id = 0; id < vs->meta.nnodes; id++)
+	{
+		HnswmmSlot	slot = hnswmm_vector_slot(&vs->layout, id);
+		BlockNumber last = slot.first_block + (slot.offset + vbytes - 1) / HNSWMM_PAYLOAD;
+		Size		end = (slot.offset + vbytes - 1) % HNSWMM_PAYLOAD + 1;
+		Buffer		buf = read_page(vs, last, HNSWMM_PAGE_VECTOR);
+
+		if (((PageHeader) BufferGetPage(buf))->pd_lower < HNSWMM_PAGE_HEADER + end)
+			corrupt(vs, "the vector slot of node %u is not on its page", id);
+		UnlockReleaseBuffer(buf);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+typedef void (*NodeFn) (VerifyState *vs, uint32 id, const HnswmmNode *node);
+
+static void
+for_each_node(VerifyState *vs, NodeFn fn)
+{
+	for (uint32 id = 0; id < vs->meta.nnodes; id++)
+	{
+		Buffer		buf = read_page(vs, hnswmm_node_block(&vs->layout, id), HNSWMM_PAGE_GRAPH);
+		HnswmmNode *copy = palloc(vs->layout.node_size);
+
+		memcpy(copy, hnswmm_page_node(&vs->layout, BufferGetPage(buf), id),
+			   vs->layout.node_size);
+		UnlockReleaseBuffer(buf);
+		fn(vs, id, copy);
+		pfree(copy);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static void
+check_meta(VerifyState *vs)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+	Buffer		buf = read_page(vs, HNSWMM_METAPAGE_BLKNO, HNSWMM_PAGE_META);
+
+	UnlockReleaseBuffer(buf);
+	hnswmm_get_meta(vs->index, &vs->meta);
+	hnswmm_layout_from_meta(&vs->layout, &vs->meta);
+	if (vs->meta.dimensions == 0)
+	{
+		if (vs->meta.nnodes != 0)
+			corrupt(vs, "the metapage counts %u nodes but no dimensions", vs->meta.nnodes);
+		return;
+	}
+	if (vs->layout.node_size != HNSWMM_NODE_SIZE(vs->layout.m) ||
+		vs->layout.nodes_per_graph_page * vs->layout.node_size > HNSWMM_PAYLOAD)
+		corrupt(vs, "the metapage has an impossible layout (node size %u)", vs->layout.node_size);
+	if (vs->meta.nnodes > 0 &&
+		nblocks < hnswmm_extent_start(&vs->layout,
+									  (vs->meta.nnodes - 1) / vs->layout.nodes_per_extent + 1))
+		corrupt(vs, "the index is shorter than its %u nodes need", vs->meta.nnodes);
+	if (vs->meta.nnodes > 0 && vs->meta.entry_node != HNSWMM_INVALID_NODE &&
+		vs->meta.entry_node >= vs->meta.nnodes)
+		corrupt(vs, "the entry point %u is out of range", vs->meta.entry_node);
+}
+
+PG_FUNCTION_INFO_V1(hnswmm_verify);
+Datum
+hnswmm_verify(PG_FUNCTION_ARGS)
+{
+	VerifyState vs;
+	TupleDesc	tupdesc;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	memset(&vs, 0, sizeof(vs));
+	vs.index = hnswmm_open_for_inspection(PG_GETARG_OID(0));
+	vs.heap = table_open(IndexGetRelation(RelationGetRelid(vs.index), false),
+						 AccessShareLock);
+	vs.heap_blocks = RelationGetNumberOfBlocks(vs.heap);
+	check_meta(&vs);
+	if (vs.meta.nnodes > 0)
+	{
+		vs.flags = palloc0(vs.meta.nnodes);
+		vs.levels = palloc0(vs.meta.nnodes);
+		for_each_node(&vs, check_node);
+		for_each_node(&vs, check_links);
+		check_vectors(&vs);
+		if (vs.meta.entry_node != HNSWMM_INVALID_NODE &&
+			((vs.flags[vs.meta.entry_node] & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE)) ||
+			 vs.levels[vs.meta.entry_node] != vs.meta.entry_level))
+			corrupt(&vs, "the entry point %u is deleted or not on the top layer",
+					vs.meta.entry_node);
+	}
+	values[0] = Int64GetDatum(vs.meta.nnodes);
+	values[1] = Int64GetDatum(vs.live);
+	values[2] = Int64GetDatum(vs.deleted);
+	values[3] = Int64GetDatum(vs.duplicates);
+	values[4] = Int64GetDatum(vs.links);
+	table_close(vs.heap, AccessShareLock);
+	index_close(vs.index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

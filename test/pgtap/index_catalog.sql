@@ -1,0 +1,70 @@
+-- pgTAP: the catalog entries of the hnswmm access method (src/sql/hnswmm.sql).
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS hnswmm;
+SELECT plan(24);
+
+SELECT ok(EXISTS (SELECT 1 FROM pg_am WHERE amname = 'hnswmm' AND amtype = 'i'),
+		  'hnswmm is an index access method');
+SELECT is((SELECT amhandler::text FROM pg_am WHERE amname = 'hnswmm'),
+		  'hnswmm_handler', 'its handler is hnswmm_handler');
+
+-- one operator class per distance, ordering by its operator
+SELECT has_opclass('vector_l2_ops', 'vector_l2_ops exists');
+SELECT bag_eq($$SELECT c.opcname::text, c.opcintype::regtype::text
+				FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+				WHERE a.amname = 'hnswmm'$$,
+			  $$VALUES ('vector_l2_ops', 'vector'), ('vector_ip_ops', 'vector'),
+					   ('vector_cosine_ops', 'vector'), ('vector_l1_ops', 'vector')$$,
+			  'exactly four operator classes, all for vector');
+SELECT is((SELECT opcdefault FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+		   WHERE a.amname = 'hnswmm' AND opcname = 'vector_l2_ops'), true,
+		  'vector_l2_ops is the default');
+SELECT is((SELECT count(*)::int FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+		   WHERE a.amname = 'hnswmm' AND opcdefault), 1, 'only one default operator class');
+
+SELECT is((SELECT o.oprname::text
+		   FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+		   JOIN pg_amop ao ON ao.amopfamily = c.opcfamily
+		   JOIN pg_operator o ON o.oid = ao.amopopr
+		   WHERE a.amname = 'hnswmm' AND c.opcname = opc AND ao.amoppurpose = 'o'),
+		  op, opc || ' orders by ' || op)
+FROM (VALUES ('vector_l2_ops', '<->'), ('vector_ip_ops', '<#>'),
+			 ('vector_cosine_ops', '<=>'), ('vector_l1_ops', '<+>')) v(opc, op);
+
+SELECT is((SELECT p.proname::text
+		   FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+		   JOIN pg_amproc ap ON ap.amprocfamily = c.opcfamily AND ap.amprocnum = 1
+		   JOIN pg_proc p ON p.oid = ap.amproc
+		   WHERE a.amname = 'hnswmm' AND c.opcname = opc),
+		  fn, opc || ' names its metric with ' || fn)
+FROM (VALUES ('vector_l2_ops', 'hnswmm_l2_support'), ('vector_ip_ops', 'hnswmm_ip_support'),
+			 ('vector_cosine_ops', 'hnswmm_cosine_support'),
+			 ('vector_l1_ops', 'hnswmm_l1_support')) v(opc, fn);
+
+-- inspection functions: signatures and markings
+SELECT function_returns('hnswmm_index_info', ARRAY['regclass'], 'record',
+						'hnswmm_index_info(regclass) returns a record');
+SELECT function_returns('hnswmm_verify', ARRAY['regclass'], 'record',
+						'hnswmm_verify(regclass) returns a record');
+SELECT is_strict('hnswmm_index_info', ARRAY['regclass'], 'hnswmm_index_info is strict');
+SELECT is_strict('hnswmm_verify', ARRAY['regclass'], 'hnswmm_verify is strict');
+SELECT volatility_is('hnswmm_verify', ARRAY['regclass'], 'volatile',
+					 'hnswmm_verify is volatile: it reads the index as it is now');
+
+-- capabilities as the planner sees them
+SELECT ok(pg_indexam_has_property((SELECT oid FROM pg_am WHERE amname = 'hnswmm'),
+								  'can_order') IS FALSE,
+		  'hnswmm does not provide a column ordering');
+SELECT ok(NOT pg_indexam_has_property((SELECT oid FROM pg_am WHERE amname = 'hnswmm'),
+									  'can_unique'), 'hnswmm cannot be unique');
+SELECT ok(NOT pg_indexam_has_property((SELECT oid FROM pg_am WHERE amname = 'hnswmm'),
+									  'can_multi_col'), 'hnswmm indexes one column');
+
+-- the setting exists once the library is loaded
+LOAD 'hnswmm';
+SELECT is(current_setting('hnswmm.ef_search'), '40', 'hnswmm.ef_search defaults to 40');
+SELECT is((SELECT min_val || '..' || max_val FROM pg_settings WHERE name = 'hnswmm.ef_search'),
+		  '1..1000', 'hnswmm.ef_search ranges over 1..1000');
+
+SELECT * FROM finish();
+ROLLBACK;
