@@ -62,9 +62,10 @@ run_tap() {
   mkdir -p "$dir" && cp -r test/tap/. "$dir/" && chmod -R a+rwX "$dir"
   as_pg env PATH="$bindir:$PATH" PERL5LIB="$pgxsdir/src/test/perl" \
       TESTDIR="$dir" PG_TEST_PORT_DIR="$dir" \
+      PG_REGRESS="$pgxsdir/src/test/regress/pg_regress" \
       HNSWMM_FMNIST=/usr/share/datasets/fashion-mnist \
       bash -c "cd '$dir' && prove -v ${HNSWMM_TAP_TESTS:-*.pl}" >"$LOGDIR/tap.log" 2>&1
-  grep -vE '^\s*ok [0-9]+' "$LOGDIR/tap.log"
+  grep -vE '^\s*ok [0-9]+' "$LOGDIR/tap.log"; grep -E '^\s*ok [0-9]+ .*recall' "$LOGDIR/tap.log"
   count_tap "$LOGDIR/tap.log"
   [ -d "$dir/tmp_check/log" ] && grep -lE 'TRAP:|PANIC' "$dir"/tmp_check/log/*.log 2>/dev/null
 }

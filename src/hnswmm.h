@@ -127,6 +127,13 @@ typedef HnswmmMetaPageData *HnswmmMetaPage;
 
 #define HnswmmPageGetMeta(page) ((HnswmmMetaPage) HnswmmPagePayload(page))
 
+/* Which single-id link of a node record */
+typedef enum HnswmmLink
+{
+	HNSWMM_LINK_DUP,			/* dup_next */
+	HNSWMM_LINK_RING			/* ring_next */
+} HnswmmLink;
+
 /* Node flags */
 #define HNSWMM_NODE_DEAD		0x01	/* heap tuple gone; still linked */
 #define HNSWMM_NODE_DELETED		0x02	/* unlinked by VACUUM; never returned */
@@ -143,6 +150,11 @@ typedef HnswmmMetaPageData *HnswmmMetaPage;
  * cut the rest of the graph off.  The first one is a graph node; each later
  * one is appended as a DUPLICATE node without neighbours and linked into
  * the first one's duplicate chain through dup_next, newest first.
+ *
+ * All graph nodes also lie on one ring through ring_next, which searches
+ * follow like one more layer-0 neighbour.  Pruning full neighbour lists can
+ * take a node's last incoming link; the ring keeps every node reachable, so
+ * a search with a large enough ef_search finds every row.
  */
 typedef struct HnswmmNode
 {
@@ -157,6 +169,8 @@ typedef struct HnswmmNode
 	uint16		unused;			/* always 0 */
 	uint32		dup_next;		/* next node of the duplicate chain, or
 								 * HNSWMM_INVALID_NODE */
+	uint32		ring_next;		/* next graph node on the ring, or
+								 * HNSWMM_INVALID_NODE for duplicates */
 	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];	/* layer-0 neighbour ids */
 } HnswmmNode;
 

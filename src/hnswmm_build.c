@@ -42,6 +42,7 @@ typedef struct BuildNode
 	uint16		upper_offset;
 	uint32		upper;			/* first layer's index in BuildGraph.upper */
 	uint32		dup_next;		/* duplicate chain */
+	uint32		ring_next;		/* the ring through all graph nodes */
 } BuildNode;
 
 typedef struct BuildGraph
@@ -372,7 +373,7 @@ build_add_link(BuildGraph *bg, uint32 from, uint32 to, int level,
 	scratch[n].dist = hnswmm_reader_distance(reader, vec, to);
 	hnswmm_sort_candidates(scratch, n + 1);
 	build_set_count(bg, from, count,
-					hnswmm_select_neighbors(reader, scratch, n + 1, cap, list));
+					hnswmm_select_neighbors(reader, scratch, n + 1, cap, true, list));
 }
 
 /*
@@ -412,7 +413,8 @@ build_link_node(BuildGraph *bg, uint32 id, float *query, HnswmmCandidate **found
 		uint32	   *count;
 		int			cap;
 		uint32	   *list = build_list(bg, id, l, &count, &cap);
-		int			n = hnswmm_select_neighbors(reader, found[l], nfound[l], bg->m, list);
+		int			n = hnswmm_select_neighbors(reader, found[l], nfound[l], bg->m, false,
+												list);
 
 		build_set_count(bg, id, count, n);
 		for (int i = 0; i < n; i++)
@@ -423,6 +425,28 @@ build_link_node(BuildGraph *bg, uint32 id, float *query, HnswmmCandidate **found
 		bg->entry = id;
 		bg->entry_level = node->level;
 	}
+}
+
+/* The ring through all graph nodes, in id order */
+static void
+build_ring(BuildGraph *bg, uint32 n)
+{
+	uint32		first = HNSWMM_INVALID_NODE;
+	uint32		prev = HNSWMM_INVALID_NODE;
+
+	for (uint32 id = 0; id < n; id++)
+	{
+		bg->nodes[id].ring_next = HNSWMM_INVALID_NODE;
+		if (bg->nodes[id].flags & HNSWMM_NODE_DUPLICATE)
+			continue;
+		if (prev == HNSWMM_INVALID_NODE)
+			first = id;
+		else
+			bg->nodes[prev].ring_next = id;
+		prev = id;
+	}
+	if (prev != HNSWMM_INVALID_NODE)
+		bg->nodes[prev].ring_next = first;
 }
 
 static void
@@ -470,6 +494,7 @@ build_graph(BuildState *bs, BuildGraph *bg, HnswmmReader *reader)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, id + 1);
 	}
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, n);
+	build_ring(bg, n);
 }
 
 /* Fill the graph and upper pages of one extent from the in-memory graph */
@@ -502,6 +527,7 @@ write_extent_graph(BuildState *bs, BuildGraph *bg, uint32 extent, char *pages)
 		node->upper_offset = bn->upper_offset;
 		node->unused = 0;
 		node->dup_next = bn->dup_next;
+		node->ring_next = bn->ring_next;
 		memcpy(node->neighbors, bg->level0 + (Size) id * 2 * bg->m,
 			   sizeof(uint32) * bg->count0[id]);
 		((PageHeader) gp)->pd_lower = HNSWMM_PAGE_HEADER + end;

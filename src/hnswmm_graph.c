@@ -41,6 +41,7 @@ hnswmm_read_node(Relation index, const HnswmmLayout *layout, uint32 id,
 	info->upper_page = node->upper_page;
 	info->upper_offset = node->upper_offset;
 	info->dup_next = node->dup_next;
+	info->ring_next = node->ring_next;
 	UnlockReleaseBuffer(buf);
 }
 
@@ -125,6 +126,35 @@ hnswmm_read_neighbors(Relation index, const HnswmmLayout *layout, uint32 id,
 	ids = list_on_page(BufferGetPage(buf), &loc, &count);
 	count = Min(count, (uint32) cap);
 	memcpy(out, ids, count * sizeof(uint32));
+	UnlockReleaseBuffer(buf);
+	return count;
+}
+
+/*
+ * The neighbours a search follows: the layer's list, plus at layer 0 the
+ * node's successor on the ring.  out needs room for 2m + 1 ids.
+ */
+int
+hnswmm_read_search_neighbors(Relation index, const HnswmmLayout *layout,
+							 uint32 id, int level, uint32 *out)
+{
+	ListLocation loc;
+	Buffer		buf;
+	uint32		count;
+	uint32	   *ids;
+	HnswmmNode *node;
+
+	if (level > 0)
+		return hnswmm_read_neighbors(index, layout, id, level, out);
+	locate_list(index, layout, id, 0, &loc);
+	buf = ReadBuffer(index, loc.blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	ids = list_on_page(BufferGetPage(buf), &loc, &count);
+	count = Min(count, (uint32) (2 * layout->m));
+	memcpy(out, ids, count * sizeof(uint32));
+	node = (HnswmmNode *) (HnswmmPagePayload(BufferGetPage(buf)) + loc.offset);
+	if (node->ring_next != HNSWMM_INVALID_NODE && node->ring_next != id)
+		out[count++] = node->ring_next;
 	UnlockReleaseBuffer(buf);
 	return count;
 }
@@ -339,6 +369,7 @@ init_node_record(const HnswmmLayout *layout, Page page, uint32 id,
 	node->upper_offset = upper_offset;
 	node->unused = 0;
 	node->dup_next = HNSWMM_INVALID_NODE;
+	node->ring_next = HNSWMM_INVALID_NODE;
 	hdr->pd_lower = Max(hdr->pd_lower, HNSWMM_PAGE_HEADER + end);
 }
 
@@ -420,13 +451,19 @@ hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 	return id;
 }
 
+static uint32 *
+link_field(HnswmmNode *node, HnswmmLink link)
+{
+	return link == HNSWMM_LINK_DUP ? &node->dup_next : &node->ring_next;
+}
+
 /*
- * Set dup_next of node id to next if it is still expected (compare-and-swap
- * as for neighbour lists).  Returns false if it changed.
+ * Set a single-id link of node id to next if it still holds expected
+ * (compare-and-swap as for neighbour lists).  Returns false if it changed.
  */
 bool
-hnswmm_replace_dup_next(Relation index, const HnswmmLayout *layout, uint32 id,
-						uint32 expected, uint32 next)
+hnswmm_replace_link(Relation index, const HnswmmLayout *layout, uint32 id,
+					HnswmmLink link, uint32 expected, uint32 next)
 {
 	Buffer		buf = ReadBuffer(index, hnswmm_node_block(layout, id));
 	GenericXLogState *state;
@@ -434,37 +471,43 @@ hnswmm_replace_dup_next(Relation index, const HnswmmLayout *layout, uint32 id,
 	bool		same;
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	same = hnswmm_page_node(layout, BufferGetPage(buf), id)->dup_next == expected;
+	node = hnswmm_page_node(layout, BufferGetPage(buf), id);
+	same = *link_field(node, link) == expected;
 	if (same)
 	{
 		state = GenericXLogStart(index);
 		node = hnswmm_page_node(layout, GenericXLogRegisterBuffer(state, buf, 0), id);
-		node->dup_next = next;
+		*link_field(node, link) = next;
 		GenericXLogFinish(state);
 	}
 	UnlockReleaseBuffer(buf);
 	return same;
 }
 
-/* Push duplicate node id, just appended, onto head's duplicate chain */
+/*
+ * Put node id, not reachable through this link yet, right after node
+ * `after` on a singly linked chain (duplicates) or ring.
+ */
 void
-hnswmm_chain_duplicate(Relation index, const HnswmmLayout *layout,
-					   uint32 head, uint32 id)
+hnswmm_push_link(Relation index, const HnswmmLayout *layout, HnswmmLink link,
+				 uint32 after, uint32 id)
 {
 	uint32		mine = HNSWMM_INVALID_NODE;
 
 	for (;;)
 	{
 		HnswmmNodeInfo info;
+		uint32		next;
 
-		hnswmm_read_node(index, layout, head, &info);
-		if (info.dup_next != mine)
+		hnswmm_read_node(index, layout, after, &info);
+		next = link == HNSWMM_LINK_DUP ? info.dup_next : info.ring_next;
+		if (next != mine)
 		{
-			/* id is not reachable yet, so this cannot fail */
-			hnswmm_replace_dup_next(index, layout, id, mine, info.dup_next);
-			mine = info.dup_next;
+			/* nobody else writes this link of id yet */
+			hnswmm_replace_link(index, layout, id, link, mine, next);
+			mine = next;
 		}
-		if (hnswmm_replace_dup_next(index, layout, head, mine, id))
+		if (hnswmm_replace_link(index, layout, after, link, mine, id))
 			break;
 	}
 }
@@ -523,7 +566,8 @@ page_neighbors(HnswmmGraph *graph, uint32 id, int level, uint32 *out)
 {
 	HnswmmPageGraph *pg = (HnswmmPageGraph *) graph;
 
-	return hnswmm_read_neighbors(pg->reader.index, &pg->reader.layout, id, level, out);
+	return hnswmm_read_search_neighbors(pg->reader.index, &pg->reader.layout, id,
+										level, out);
 }
 
 /* A graph over the index's pages, reading vectors with a fresh reader */

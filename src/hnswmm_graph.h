@@ -16,6 +16,7 @@ typedef struct HnswmmNodeInfo
 	uint16		upper_page;
 	uint16		upper_offset;
 	uint32		dup_next;
+	uint32		ring_next;
 } HnswmmNodeInfo;
 
 /* A search graph over the index's pages */
@@ -29,6 +30,8 @@ extern void hnswmm_read_node(Relation index, const HnswmmLayout *layout,
 							 uint32 id, HnswmmNodeInfo *info);
 extern int	hnswmm_read_neighbors(Relation index, const HnswmmLayout *layout,
 								  uint32 id, int level, uint32 *out);
+extern int	hnswmm_read_search_neighbors(Relation index, const HnswmmLayout *layout,
+										 uint32 id, int level, uint32 *out);
 extern bool hnswmm_replace_neighbors(Relation index, const HnswmmLayout *layout,
 									 uint32 id, int level,
 									 const uint32 *expected, int nexpected,
@@ -38,10 +41,11 @@ extern void hnswmm_set_node_flags(Relation index, const HnswmmLayout *layout,
 extern uint32 hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 								 const float *vec, ItemPointer tid, int *level,
 								 uint8 flags);
-extern bool hnswmm_replace_dup_next(Relation index, const HnswmmLayout *layout,
-									uint32 id, uint32 expected, uint32 next);
-extern void hnswmm_chain_duplicate(Relation index, const HnswmmLayout *layout,
-								   uint32 head, uint32 id);
+extern bool hnswmm_replace_link(Relation index, const HnswmmLayout *layout,
+								uint32 id, HnswmmLink link, uint32 expected,
+								uint32 next);
+extern void hnswmm_push_link(Relation index, const HnswmmLayout *layout,
+							 HnswmmLink link, uint32 after, uint32 id);
 extern void hnswmm_update_entry(Relation index, uint32 id, int level, bool force);
 extern void hnswmm_set_dimensions(Relation index, int dimensions,
 								  HnswmmMetaPageData *out);

@@ -63,7 +63,7 @@ hnswmm_add_links(HnswmmReader *reader, uint32 from, int level,
 				cands[i].dist = hnswmm_reader_distance(reader, base, next[i]);
 			}
 			hnswmm_sort_candidates(cands, n);
-			n = hnswmm_select_neighbors(reader, cands, n, cap, next);
+			n = hnswmm_select_neighbors(reader, cands, n, cap, true, next);
 		}
 		if (hnswmm_replace_neighbors(reader->index, layout, from, level,
 									 cur, ncur, next, n))
@@ -99,20 +99,28 @@ keep_linkable(Relation index, const HnswmmLayout *layout, uint32 self,
 	return kept;
 }
 
-/* Link node id, appended as a graph node, to the layers it was searched in */
+/*
+ * Link node id, just appended as a graph node, into the layers it was
+ * searched in.  It goes on the ring first, after its closest live
+ * neighbour, so that every node a search can reach is on the ring (a
+ * concurrent insert may then put its own node after this one).
+ */
 static void
-link_node(HnswmmReader *reader, uint32 id, int top,
+link_node(HnswmmReader *reader, uint32 id, int top, uint32 entry,
 		  HnswmmCandidate **found, int *nfound)
 {
 	Relation	index = reader->index;
 	uint32	   *chosen = palloc(sizeof(uint32) * reader->layout.m);
 
 	for (int l = top; l >= 0; l--)
+		nfound[l] = keep_linkable(index, &reader->layout, id, found[l], nfound[l]);
+	hnswmm_push_link(index, &reader->layout, HNSWMM_LINK_RING,
+					 nfound[0] > 0 ? found[0][0].id : entry, id);
+
+	for (int l = top; l >= 0; l--)
 	{
-		int			nlinkable = keep_linkable(index, &reader->layout, id,
-											  found[l], nfound[l]);
-		int			nchosen = hnswmm_select_neighbors(reader, found[l], nlinkable,
-													  reader->layout.m, chosen);
+		int			nchosen = hnswmm_select_neighbors(reader, found[l], nfound[l],
+													  reader->layout.m, false, chosen);
 
 		hnswmm_add_links(reader, id, l, chosen, nchosen);
 		for (int i = 0; i < nchosen; i++)
@@ -167,12 +175,12 @@ insert_into_graph(Relation index, const HnswmmMetaPageData *meta,
 
 		id = hnswmm_append_node(index, &reader->layout, vec, tid, &no_layers,
 								HNSWMM_NODE_DUPLICATE);
-		hnswmm_chain_duplicate(index, &reader->layout, head, id);
+		hnswmm_push_link(index, &reader->layout, HNSWMM_LINK_DUP, head, id);
 	}
 	else
 	{
 		id = hnswmm_append_node(index, &reader->layout, vec, tid, &level, 0);
-		link_node(reader, id, Min(top, level), found, nfound);
+		link_node(reader, id, Min(top, level), meta->entry_node, found, nfound);
 		if (level > meta->entry_level)
 			hnswmm_update_entry(index, id, level, false);
 	}
@@ -211,6 +219,9 @@ insert_vector(Relation index, Vector *v, ItemPointer tid)
 	{
 		uint32		id = hnswmm_append_node(index, &layout, vec, tid, &level, 0);
 
+		/* the first graph node is a ring of one */
+		hnswmm_replace_link(index, &layout, id, HNSWMM_LINK_RING,
+							HNSWMM_INVALID_NODE, id);
 		hnswmm_update_entry(index, id, level, true);
 	}
 	else

@@ -35,8 +35,8 @@ hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
 	memset(graph, 0, sizeof(HnswmmGraph));
 	graph->neighbors = neighbors;
 	graph->reader = reader;
-	graph->max_neighbors = 2 * m;
-	graph->nbuf = palloc(sizeof(uint32) * 2 * m);
+	graph->max_neighbors = 2 * m + 1;
+	graph->nbuf = palloc(sizeof(uint32) * graph->max_neighbors);
 	graph->heap_size = 256;
 	graph->heap = palloc(sizeof(HnswmmCandidate) * graph->heap_size);
 	graph->results_size = 256;
@@ -277,14 +277,20 @@ hnswmm_greedy_descent(HnswmmGraph *graph, const float *query,
  * The HNSW neighbour-selection heuristic: walk the candidates (distances to
  * the base node, sorted closest first) and keep one unless it is closer to
  * an already kept neighbour than to the base node, up to max.  Identical
- * vectors are kept (the test is strict), so thousands of duplicates stay
- * linked to each other.
+ * vectors never meet here: they share one graph node (duplicate chains).
+ *
+ * With fill, the slots the heuristic leaves free are then filled with the
+ * closest candidates it passed over.  Lists of existing nodes are pruned
+ * that way, so a list drops a node only when it is full and that node is
+ * the farthest of those the heuristic did not want: a node is then much
+ * less likely to lose its last incoming link and fall out of the graph.
  */
 int
 hnswmm_select_neighbors(HnswmmReader *reader, const HnswmmCandidate *candidates,
-						int n, int max, uint32 *out)
+						int n, int max, bool fill, uint32 *out)
 {
 	int			kept = 0;
+	int			heuristic;
 
 	for (int i = 0; i < n && kept < max; i++)
 	{
@@ -300,6 +306,16 @@ hnswmm_select_neighbors(HnswmmReader *reader, const HnswmmCandidate *candidates,
 				good = false;
 		}
 		if (good)
+			out[kept++] = candidates[i].id;
+	}
+	heuristic = kept;
+	for (int i = 0; fill && i < n && kept < max; i++)
+	{
+		bool		taken = false;
+
+		for (int j = 0; j < heuristic && !taken; j++)
+			taken = out[j] == candidates[i].id;
+		if (!taken)
 			out[kept++] = candidates[i].id;
 	}
 	return kept;

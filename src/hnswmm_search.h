@@ -35,7 +35,7 @@ struct HnswmmGraph
 	HnswmmNeighborsFn neighbors;
 	HnswmmReader *reader;		/* vectors */
 	HnswmmVisited *visited;
-	int			max_neighbors;	/* size of the neighbour buffer (2m) */
+	int			max_neighbors;	/* size of the neighbour buffer (2m + 1) */
 	uint32	   *nbuf;			/* neighbour buffer of one expansion */
 	HnswmmCandidate *heap;		/* candidate heap, grown on demand */
 	int			heap_size;
@@ -57,7 +57,7 @@ extern int	hnswmm_search_layer(HnswmmGraph *graph, const float *query,
 								int ef, int level, HnswmmCandidate *out);
 extern int	hnswmm_select_neighbors(HnswmmReader *reader,
 									const HnswmmCandidate *candidates, int n,
-									int max, uint32 *out);
+									int max, bool fill, uint32 *out);
 extern void hnswmm_sort_candidates(HnswmmCandidate *c, int n);
 extern int	hnswmm_search_for_insert(HnswmmGraph *graph, const float *vec,
 									 uint32 entry_id, int entry_level, int level,

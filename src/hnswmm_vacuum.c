@@ -252,7 +252,7 @@ repaired_list(VacuumState *vs, HnswmmReader *reader, uint32 id, int level,
 												w.queue[head], level, hop));
 
 	hnswmm_sort_candidates(w.cands, w.ncand);
-	kept = hnswmm_select_neighbors(reader, w.cands, w.ncand, cap, out);
+	kept = hnswmm_select_neighbors(reader, w.cands, w.ncand, cap, true, out);
 	pfree(w.cands);
 	pfree(w.queue);
 	pfree(hop);
@@ -331,7 +331,8 @@ prune_chain(VacuumState *vs, uint32 head)
 			cur = info.dup_next;
 			continue;
 		}
-		if (!hnswmm_replace_dup_next(vs->index, &vs->layout, prev, cur, info.dup_next))
+		if (!hnswmm_replace_link(vs->index, &vs->layout, prev, HNSWMM_LINK_DUP,
+								 cur, info.dup_next))
 		{
 			/* an insert pushed a row onto the head: start over */
 			prev = head;
@@ -342,6 +343,50 @@ prune_chain(VacuumState *vs, uint32 head)
 		hnswmm_set_node_flags(vs->index, &vs->layout, cur, HNSWMM_NODE_DELETED, false);
 		vs->deleted++;
 		cur = info.dup_next;
+	}
+}
+
+/*
+ * Take the removed nodes off the ring: walk it from the entry point, which
+ * stays, splicing out every removed successor.  Inserts never put a node
+ * after a removed one: they link only live nodes, and the entry point
+ * moved off removed nodes with inserts locked out.
+ */
+static void
+prune_ring(VacuumState *vs)
+{
+	HnswmmMetaPageData meta;
+	uint64		steps = 0;
+	uint64		limit;
+	uint32		start;
+	uint32		cur;
+
+	hnswmm_get_meta(vs->index, &meta);
+	start = meta.entry_node;
+	if (start == HNSWMM_INVALID_NODE)
+		return;
+	limit = 4 * (uint64) meta.nnodes + 16;
+	cur = start;
+	while (steps++ < limit)
+	{
+		HnswmmNodeInfo info;
+		HnswmmNodeInfo next;
+
+		CHECK_FOR_INTERRUPTS();
+		hnswmm_read_node(vs->index, &vs->layout, cur, &info);
+		if (info.ring_next == HNSWMM_INVALID_NODE)
+			break;
+		if (info.ring_next < vs->nnodes && IS_REMOVED(vs, info.ring_next))
+		{
+			/* splice it out, then look at cur's new successor */
+			hnswmm_read_node(vs->index, &vs->layout, info.ring_next, &next);
+			hnswmm_replace_link(vs->index, &vs->layout, cur, HNSWMM_LINK_RING,
+								info.ring_next, next.ring_next);
+			continue;
+		}
+		cur = info.ring_next;
+		if (cur == start)
+			break;
 	}
 }
 
@@ -436,6 +481,7 @@ hnswmm_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			hnswmm_reader_open(&reader, index, &meta);
 			for_each_graph_page(&vs, repair_page_fn, &reader);
 			hnswmm_reader_close(&reader);
+			prune_ring(&vs);
 		}
 		for_each_graph_page(&vs, delete_page_fn, NULL);
 		add_deleted(index, vs.deleted);

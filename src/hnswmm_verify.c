@@ -190,6 +190,45 @@ check_links(VerifyState *vs, uint32 id, const HnswmmNode *node)
 	pfree(ids);
 }
 
+/*
+ * The ring from the entry point passes every graph node in use exactly
+ * once, and nothing else.
+ */
+static void
+check_ring(VerifyState *vs)
+{
+	uint32		graph_nodes = 0;
+	uint32		steps = 0;
+	uint8	   *seen = palloc0(vs->meta.nnodes);
+	uint32		cur = vs->meta.entry_node;
+
+	for (uint32 id = 0; id < vs->meta.nnodes; id++)
+		if (!(vs->flags[id] & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE)))
+			graph_nodes++;
+	if (cur == HNSWMM_INVALID_NODE)
+	{
+		if (graph_nodes > 0)
+			corrupt(vs, "there is no entry point but %u graph nodes", graph_nodes);
+		return;
+	}
+	do
+	{
+		HnswmmNodeInfo info;
+
+		if (cur >= vs->meta.nnodes || seen[cur] ||
+			(vs->flags[cur] & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE)))
+			corrupt(vs, "the ring is broken at node %u", cur);
+		seen[cur] = 1;
+		steps++;
+		hnswmm_read_node(vs->index, &vs->layout, cur, &info);
+		cur = info.ring_next;
+		CHECK_FOR_INTERRUPTS();
+	} while (cur != vs->meta.entry_node);
+	if (steps != graph_nodes)
+		corrupt(vs, "the ring misses graph nodes: it passes %u of them", steps);
+	pfree(seen);
+}
+
 /* Vector slots of ids below the watermark lie below their pages' pd_lower */
 static void
 check_vectors(VerifyState *vs)
@@ -281,6 +320,7 @@ hnswmm_verify(PG_FUNCTION_ARGS)
 		vs.levels = palloc0(vs.meta.nnodes);
 		for_each_node(&vs, check_node);
 		for_each_node(&vs, check_links);
+		check_ring(&vs);
 		check_vectors(&vs);
 		if (vs.meta.entry_node != HNSWMM_INVALID_NODE &&
 			((vs.flags[vs.meta.entry_node] & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE)) ||

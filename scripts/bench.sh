@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `make bench [BENCH_ARGS="..."]`: install what is missing, build and install
+# hnswmm, start a throwaway cluster and run scripts/bench.py with the
+# arguments given (scripts/bench.py --help lists them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ensure_packages
+build_and_install
+trap cluster_stop EXIT
+cluster_start
+"$PY" scripts/bench.py "$@"

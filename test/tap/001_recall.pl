@@ -1,0 +1,91 @@
+# Recall of the index on real data: fashion-mnist, 20,000 base vectors and
+# 200 queries, m = 16, ef_construction = 64, recall@10 at ef_search = 40
+# against the exact answer: after a build, after inserting the last 5,000
+# rows one by one, after deleting 20% and VACUUM, and for cosine distance.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use HnswmmTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = hnswmm_node('recall');
+my $base = fmnist_copy_file('train', 0, 20000);
+my $queries = fmnist_copy_file('t10k', 0, 200);
+
+$node->safe_psql('postgres', qq{
+	CREATE TABLE fm (id int PRIMARY KEY, emb vector(784));
+	COPY fm FROM '$base';
+	CREATE TABLE q (qid int PRIMARY KEY, emb vector(784));
+	COPY q FROM '$queries';
+	CREATE TABLE fm15 AS SELECT * FROM fm WHERE id < 15000;
+});
+
+# exact top 10 of each query, by a sequential scan
+sub truth
+{
+	my ($table, $op, $name) = @_;
+	$node->safe_psql('postgres', qq{
+		SET enable_indexscan = off; SET enable_bitmapscan = off;
+		CREATE TABLE $name AS SELECT q.qid,
+			ARRAY(SELECT id FROM $table f ORDER BY f.emb $op q.emb LIMIT 10) AS ids FROM q;
+	});
+}
+
+sub recall
+{
+	my ($table, $op, $truth) = @_;
+	return $node->safe_psql('postgres', qq{
+		SET enable_seqscan = off; SET hnswmm.ef_search = 40;
+		SELECT round(avg(cardinality(ARRAY(
+			SELECT unnest(t.ids) INTERSECT
+			SELECT id FROM (SELECT id FROM $table f ORDER BY f.emb $op q.emb LIMIT 10) s
+		))) / 10.0, 4)
+		FROM q JOIN $truth t USING (qid);
+	});
+}
+
+truth('fm', '<->', 'truth_l2');
+
+$node->safe_psql('postgres',
+	'CREATE INDEX fm_l2 ON fm USING hnswmm (emb vector_l2_ops) WITH (m = 16, ef_construction = 64)');
+my $r = recall('fm', '<->', 'truth_l2');
+cmp_ok($r, '>=', 0.98, "recall\@10 after the build is $r");
+my $plan = $node->safe_psql('postgres',
+	'SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM fm ORDER BY emb <-> (SELECT emb FROM q LIMIT 1) LIMIT 10');
+like($plan, qr/Index Scan using fm_l2/, 'the recall queries use the index');
+
+# build over 15,000 rows, then insert the last 5,000 one statement each
+$node->safe_psql('postgres', q{
+	CREATE INDEX fm15_l2 ON fm15 USING hnswmm (emb vector_l2_ops) WITH (m = 16, ef_construction = 64);
+	DO $$ BEGIN
+		FOR i IN 15000..19999 LOOP
+			INSERT INTO fm15 SELECT * FROM fm WHERE id = i;
+		END LOOP;
+	END $$;
+});
+is($node->safe_psql('postgres', "SELECT nodes FROM hnswmm_index_info('fm15_l2')"),
+	'20000', 'the index holds all 20,000 rows');
+$r = recall('fm15', '<->', 'truth_l2');
+cmp_ok($r, '>=', 0.98, "recall\@10 after 5,000 single-row inserts is $r");
+
+# delete 20% and VACUUM
+$node->safe_psql('postgres', 'DELETE FROM fm WHERE id % 5 = 0; VACUUM fm;');
+truth('fm', '<->', 'truth_l2_after_delete');
+$r = recall('fm', '<->', 'truth_l2_after_delete');
+cmp_ok($r, '>=', 0.98, "recall\@10 after deleting 20% and VACUUM is $r");
+my $verify = $node->safe_psql('postgres', "SELECT live, deleted FROM hnswmm_verify('fm_l2')");
+is($verify, '16000|4000', 'hnswmm_verify counts the live and deleted nodes');
+
+# cosine distance on normalized data
+$node->safe_psql('postgres', q{
+	CREATE TABLE fmn AS SELECT id, l2_normalize(emb) AS emb FROM fm15;
+	CREATE INDEX ON fmn USING hnswmm (emb vector_cosine_ops) WITH (m = 16, ef_construction = 64);
+});
+truth('fmn', '<=>', 'truth_cos');
+$r = recall('fmn', '<=>', 'truth_cos');
+cmp_ok($r, '>=', 0.98, "recall\@10 for cosine distance is $r");
+
+$node->stop;
+done_testing();
