@@ -28,4 +28,18 @@ extern float hm_norm_squared(const float *a, int n);
 extern void hm_cosine_terms(const float *a, const float *b, int n,
 							float *ab, float *aa, float *bb);
 
+/* One implementation of the kernels */
+typedef float (*HmKernelFn) (const float *a, const float *b, int n);
+
+typedef struct HmKernels
+{
+	const char *name;			/* portable, avx2 or avx512 */
+	HmKernelFn	l2_squared;
+	HmKernelFn	inner_product;
+	HmKernelFn	l1;
+} HmKernels;
+
+/* The implementation this process uses, chosen on first call */
+extern const HmKernels *hm_kernels(void);
+
 #endif							/* HNSWMM_DISTANCE_H */

@@ -213,7 +213,7 @@ hnswmm_search_layer(HnswmmGraph *graph, const float *query,
 		{
 			if (hnswmm_visited_test_and_set(graph->visited, nb[i]))
 				continue;
-			hnswmm_reader_prefetch(reader, nb[i]);
+			hnswmm_reader_prefetch(reader, nb[i], false);
 			nb[fresh++] = nb[i];
 		}
 		ensure_heap(graph, ncand + fresh);
@@ -222,6 +222,8 @@ hnswmm_search_layer(HnswmmGraph *graph, const float *query,
 			HnswmmCandidate e;
 
 			e.id = nb[i];
+			if (i + 1 < fresh)
+				hnswmm_reader_prefetch(reader, nb[i + 1], true);
 			e.dist = hnswmm_reader_distance(reader, query, e.id);
 			if (nresults < ef || e.dist < results[0].dist)
 			{

@@ -242,15 +242,15 @@ hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel, bool *negate)
 	switch (metric)
 	{
 		case HNSWMM_METRIC_L2:
-			*kernel = hm_l2_squared;
+			*kernel = hm_kernels()->l2_squared;
 			break;
 		case HNSWMM_METRIC_IP:
 		case HNSWMM_METRIC_COSINE:
-			*kernel = hm_inner_product;
+			*kernel = hm_kernels()->inner_product;
 			*negate = true;
 			break;
 		case HNSWMM_METRIC_L1:
-			*kernel = hm_l1;
+			*kernel = hm_kernels()->l1;
 			break;
 		default:
 			elog(ERROR, "hnswmm: unknown metric %d", (int) metric);
@@ -457,18 +457,23 @@ hnswmm_reader_distance_between(HnswmmReader *reader, uint32 a, uint32 b)
 	return hnswmm_reader_distance(reader, reader->scratch, b);
 }
 
-/* Start loading the first cache lines of a mapped vector */
+/*
+ * Start loading a mapped vector into the cache: the whole of it when it is
+ * next in line, its first lines otherwise.
+ */
 void
-hnswmm_reader_prefetch(HnswmmReader *reader, uint32 id)
+hnswmm_reader_prefetch(HnswmmReader *reader, uint32 id, bool whole)
 {
 	if (id < reader->mapped_below)
 	{
 		HnswmmSlot	slot = hnswmm_vector_slot(&reader->layout, id);
 		const char *p = (const char *) mapped_payload(reader, slot.first_block) +
 			slot.offset;
+		Size		bytes = whole ? Min(reader->layout.dimensions * sizeof(float),
+										HNSWMM_PAYLOAD - slot.offset) : 256;
 
-		__builtin_prefetch(p);
-		__builtin_prefetch(p + 64);
+		for (Size off = 0; off < bytes; off += 64)
+			__builtin_prefetch(p + off);
 	}
 }
 

@@ -36,7 +36,7 @@ extern float hnswmm_reader_distance(HnswmmReader *reader, const float *query,
 extern float hnswmm_reader_distance_between(HnswmmReader *reader, uint32 a,
 											uint32 b);
 extern void hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out);
-extern void hnswmm_reader_prefetch(HnswmmReader *reader, uint32 id);
+extern void hnswmm_reader_prefetch(HnswmmReader *reader, uint32 id, bool whole);
 
 extern float hnswmm_query_distance(HnswmmKernel kernel, bool negate,
 								   const float *a, const float *b, int n);

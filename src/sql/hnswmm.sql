@@ -52,3 +52,8 @@ CREATE FUNCTION hnswmm_verify(index regclass,
 	OUT duplicates bigint, OUT links bigint)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION hnswmm_distance_kernels(OUT name text, OUT supported boolean,
+	OUT in_use boolean, OUT max_relative_error float8)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
