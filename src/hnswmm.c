@@ -27,6 +27,15 @@
 /* PG_MODULE_MAGIC is in vector.c */
 
 int			hnswmm_ef_search = 40;
+int			hnswmm_iterative_scan = HNSWMM_ITERATIVE_RELAXED;
+int			hnswmm_max_scan_tuples = 20000;
+
+static const struct config_enum_entry iterative_scan_options[] = {
+	{"off", HNSWMM_ITERATIVE_OFF, false},
+	{"relaxed_order", HNSWMM_ITERATIVE_RELAXED, false},
+	{"strict_order", HNSWMM_ITERATIVE_STRICT, false},
+	{NULL, 0, false}
+};
 
 static relopt_kind hnswmm_relopt_kind;
 
@@ -47,6 +56,17 @@ _PG_init(void)
 							"Beam width of hnswmm index scans.",
 							"Larger values find more of the true nearest neighbours and take longer.",
 							&hnswmm_ef_search, 40, 1, 1000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("hnswmm.iterative_scan",
+							 "Whether a scan goes on past ef_search rows while the query asks for more.",
+							 "off ends a scan after ef_search rows; relaxed_order goes on, "
+							 "returning each further batch in order; strict_order also drops "
+							 "rows that would come out of order.",
+							 &hnswmm_iterative_scan, HNSWMM_ITERATIVE_RELAXED,
+							 iterative_scan_options, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnswmm.max_scan_tuples",
+							"Most rows an iterative scan returns.",
+							NULL, &hnswmm_max_scan_tuples, 20000, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hnswmm");
 

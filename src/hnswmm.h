@@ -232,8 +232,18 @@ typedef struct HnswmmSlot
 	uint32		offset;			/* byte offset in that page's payload */
 } HnswmmSlot;
 
+/* hnswmm.iterative_scan */
+typedef enum HnswmmIterativeScan
+{
+	HNSWMM_ITERATIVE_OFF,
+	HNSWMM_ITERATIVE_RELAXED,
+	HNSWMM_ITERATIVE_STRICT
+} HnswmmIterativeScan;
+
 /* hnswmm.c */
 extern int	hnswmm_ef_search;
+extern int	hnswmm_iterative_scan;
+extern int	hnswmm_max_scan_tuples;
 extern void _PG_init(void);
 extern HnswmmMetric hnswmm_index_metric(Relation index);
 extern void hnswmm_read_options(Relation index, int *m, int *ef_construction);

@@ -18,12 +18,18 @@
 typedef struct HnswmmScanOpaqueData
 {
 	MemoryContext ctx;			/* per-rescan allocations */
-	bool		searched;		/* results are ready */
+	bool		started;		/* the descent is done, batches can run */
+	bool		done;			/* nothing more to return */
 	HnswmmLayout layout;
-	HnswmmCandidate *results;	/* closest first */
-	int			nresults;
-	int			next;			/* next result to return */
+	float	   *query;			/* in the form the index searches with */
+	int			ef;				/* hnswmm.ef_search when the scan started */
+	HnswmmIterSearch iter;		/* the layer-0 search, across batches */
+	HnswmmCandidate *batch;		/* current batch, closest first */
+	int			nbatch;
+	int			next;			/* next of the batch to return */
 	uint32		chain;			/* next duplicate of the last result */
+	int64		returned;		/* nodes handed out so far */
+	float		last_dist;		/* distance of the last node handed out */
 } HnswmmScanOpaqueData;
 
 typedef HnswmmScanOpaqueData *HnswmmScanOpaque;
@@ -35,6 +41,7 @@ hnswmm_beginscan(Relation index, int nkeys, int norderbys)
 	HnswmmScanOpaque so = palloc0(sizeof(HnswmmScanOpaqueData));
 
 	so->chain = HNSWMM_INVALID_NODE;
+	so->done = false;
 	so->ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm scan",
 									ALLOCSET_DEFAULT_SIZES);
 	scan->opaque = so;
@@ -53,11 +60,12 @@ hnswmm_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 		memmove(scan->orderByData, orderbys,
 				scan->numberOfOrderBys * sizeof(ScanKeyData));
 	MemoryContextReset(so->ctx);
-	so->searched = false;
-	so->results = NULL;
-	so->nresults = 0;
+	so->started = false;
+	so->done = false;
+	so->nbatch = 0;
 	so->next = 0;
 	so->chain = HNSWMM_INVALID_NODE;
+	so->returned = 0;
 }
 
 /*
@@ -81,63 +89,118 @@ scan_query(IndexScanDesc scan, const HnswmmLayout *layout)
 	return query;
 }
 
-static void
-run_search(IndexScanDesc scan)
+/* Open the graph and descend to layer 0; false for an empty index */
+static bool
+start_search(IndexScanDesc scan, HnswmmMetaPageData *meta, HnswmmPageGraph *pg)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
-	Relation	index = scan->indexRelation;
-	HnswmmMetaPageData meta;
-	HnswmmPageGraph pg;
 	HnswmmCandidate entry;
-	float	   *query;
-	int			ef = hnswmm_ef_search;
 
 	if (scan->numberOfOrderBys == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("an hnswmm index can only be scanned in distance order"),
 				 errhint("Use ORDER BY column <operator> value LIMIT n.")));
-	hnswmm_get_meta(index, &meta);
-	if (meta.dimensions == 0 || meta.entry_node == HNSWMM_INVALID_NODE)
-		return;
-	hnswmm_layout_from_meta(&so->layout, &meta);
-	query = scan_query(scan, &so->layout);
+	hnswmm_get_meta(scan->indexRelation, meta);
+	if (meta->dimensions == 0 || meta->entry_node == HNSWMM_INVALID_NODE)
+		return false;
+	hnswmm_layout_from_meta(&so->layout, meta);
+	so->query = scan_query(scan, &so->layout);
+	hnswmm_page_graph_open(pg, scan->indexRelation, meta);
+	entry.id = meta->entry_node;
+	entry.dist = hnswmm_reader_distance(&pg->reader, so->query, entry.id);
+	entry = hnswmm_greedy_descent(&pg->graph, so->query, entry, meta->entry_level, 0);
+	hnswmm_iter_init(&so->iter, entry);
+	so->ef = hnswmm_ef_search;
+	so->batch = palloc(sizeof(HnswmmCandidate) * so->ef);
+	so->started = true;
+	return true;
+}
 
-	hnswmm_page_graph_open(&pg, index, &meta);
-	entry.id = meta.entry_node;
-	entry.dist = hnswmm_reader_distance(&pg.reader, query, entry.id);
-	entry = hnswmm_greedy_descent(&pg.graph, query, entry, meta.entry_level, 0);
-	so->results = palloc(sizeof(HnswmmCandidate) * ef);
-	so->nresults = hnswmm_search_layer(&pg.graph, query, &entry, 1, ef, 0,
-									   so->results);
-	hnswmm_page_graph_close(&pg);
+/*
+ * Run the next batch of the search: the first one always, later ones only
+ * for iterative scans within hnswmm.max_scan_tuples.  Returns false when
+ * the scan is over.
+ */
+static bool
+next_batch(IndexScanDesc scan)
+{
+	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
+	MemoryContext old = MemoryContextSwitchTo(so->ctx);
+	HnswmmMetaPageData meta;
+	HnswmmPageGraph pg;
+
+	if (so->started && (hnswmm_iterative_scan == HNSWMM_ITERATIVE_OFF ||
+						so->returned >= hnswmm_max_scan_tuples))
+		so->done = true;
+	else if (!so->started)
+	{
+		if (start_search(scan, &meta, &pg))
+		{
+			so->nbatch = hnswmm_iter_next_batch(&pg.graph, so->query, &so->iter,
+												so->ef, so->batch);
+			hnswmm_page_graph_close(&pg);
+		}
+		else
+			so->done = true;
+	}
+	else
+	{
+		hnswmm_get_meta(scan->indexRelation, &meta);
+		hnswmm_page_graph_open(&pg, scan->indexRelation, &meta);
+		so->nbatch = hnswmm_iter_next_batch(&pg.graph, so->query, &so->iter,
+											so->ef, so->batch);
+		hnswmm_page_graph_close(&pg);
+	}
+	so->next = 0;
+	if (so->nbatch == 0)
+		so->done = true;
+	MemoryContextSwitchTo(old);
+	return !so->done;
+}
+
+/*
+ * The next node to hand out: each search result, then the rows of its
+ * duplicate chain.  Under strict_order a result closer than one already
+ * handed out (found by a later batch) is dropped.
+ */
+static bool
+next_node(IndexScanDesc scan, uint32 *id)
+{
+	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
+
+	if (so->chain != HNSWMM_INVALID_NODE)
+	{
+		*id = so->chain;
+		return true;
+	}
+	for (;;)
+	{
+		HnswmmCandidate c;
+
+		if (so->next >= so->nbatch && (so->done || !next_batch(scan)))
+			return false;
+		c = so->batch[so->next++];
+		if (hnswmm_iterative_scan == HNSWMM_ITERATIVE_STRICT &&
+			so->returned > 0 && c.dist < so->last_dist)
+			continue;
+		so->returned++;
+		so->last_dist = c.dist;
+		*id = c.id;
+		return true;
+	}
 }
 
 bool
 hnswmm_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
+	uint32		id;
 
-	if (!so->searched)
-	{
-		MemoryContext old = MemoryContextSwitchTo(so->ctx);
-
-		run_search(scan);
-		MemoryContextSwitchTo(old);
-		so->searched = true;
-	}
-	for (;;)
+	while (next_node(scan, &id))
 	{
 		HnswmmNodeInfo info;
-		uint32		id;
 
-		/* each result, then the rows in its duplicate chain */
-		if (so->chain != HNSWMM_INVALID_NODE)
-			id = so->chain;
-		else if (so->next < so->nresults)
-			id = so->results[so->next++].id;
-		else
-			return false;
 		hnswmm_read_node(scan->indexRelation, &so->layout, id, &info);
 		so->chain = info.dup_next;
 		if ((info.flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)) ||
@@ -148,6 +211,7 @@ hnswmm_gettuple(IndexScanDesc scan, ScanDirection dir)
 		scan->xs_recheckorderby = false;
 		return true;
 	}
+	return false;
 }
 
 void

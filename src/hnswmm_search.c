@@ -37,6 +37,7 @@ hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
 	graph->reader = reader;
 	graph->max_neighbors = 2 * m + 1;
 	graph->nbuf = palloc(sizeof(uint32) * graph->max_neighbors);
+	graph->fresh = palloc(sizeof(HnswmmCandidate) * graph->max_neighbors);
 	graph->heap_size = 256;
 	graph->heap = palloc(sizeof(HnswmmCandidate) * graph->heap_size);
 	graph->results_size = 256;
@@ -164,6 +165,37 @@ hnswmm_sort_candidates(HnswmmCandidate *c, int n)
 }
 
 /*
+ * Expand node id on a layer: the neighbours not visited yet, with their
+ * distances to the query, written to fresh (room for max_neighbors).
+ * Vectors are prefetched ahead of the distance computations.
+ */
+static int
+expand_node(HnswmmGraph *graph, const float *query, uint32 id, int level,
+			HnswmmCandidate *fresh)
+{
+	HnswmmReader *reader = graph->reader;
+	uint32	   *nb = graph->nbuf;
+	int			n = graph->neighbors(graph, id, level, nb);
+	int			nfresh = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (hnswmm_visited_test_and_set(graph->visited, nb[i]))
+			continue;
+		hnswmm_reader_prefetch(reader, nb[i], false);
+		nb[nfresh++] = nb[i];
+	}
+	for (int i = 0; i < nfresh; i++)
+	{
+		if (i + 1 < nfresh)
+			hnswmm_reader_prefetch(reader, nb[i + 1], true);
+		fresh[i].id = nb[i];
+		fresh[i].dist = hnswmm_reader_distance(reader, query, nb[i]);
+	}
+	return nfresh;
+}
+
+/*
  * Beam search of one layer from the given entries with beam width ef.
  * Writes the (at most ef) closest nodes found to out, closest first, and
  * returns their count.  out must hold ef candidates.
@@ -173,7 +205,6 @@ hnswmm_search_layer(HnswmmGraph *graph, const float *query,
 					const HnswmmCandidate *entries, int nentries,
 					int ef, int level, HnswmmCandidate *out)
 {
-	HnswmmReader *reader = graph->reader;
 	HnswmmCandidate *results;
 	int			ncand = 0;
 	int			nresults = 0;
@@ -200,31 +231,17 @@ hnswmm_search_layer(HnswmmGraph *graph, const float *query,
 	while (ncand > 0)
 	{
 		HnswmmCandidate c = heap_pop(graph->heap, &ncand, false);
-		uint32	   *nb = graph->nbuf;
-		int			n;
-		int			fresh = 0;
+		int			nfresh;
 
 		if (nresults >= ef && c.dist > results[0].dist)
 			break;
 		CHECK_FOR_INTERRUPTS();
-
-		n = graph->neighbors(graph, c.id, level, nb);
-		for (int i = 0; i < n; i++)
+		nfresh = expand_node(graph, query, c.id, level, graph->fresh);
+		ensure_heap(graph, ncand + nfresh);
+		for (int i = 0; i < nfresh; i++)
 		{
-			if (hnswmm_visited_test_and_set(graph->visited, nb[i]))
-				continue;
-			hnswmm_reader_prefetch(reader, nb[i], false);
-			nb[fresh++] = nb[i];
-		}
-		ensure_heap(graph, ncand + fresh);
-		for (int i = 0; i < fresh; i++)
-		{
-			HnswmmCandidate e;
+			HnswmmCandidate e = graph->fresh[i];
 
-			e.id = nb[i];
-			if (i + 1 < fresh)
-				hnswmm_reader_prefetch(reader, nb[i + 1], true);
-			e.dist = hnswmm_reader_distance(reader, query, e.id);
 			if (nresults < ef || e.dist < results[0].dist)
 			{
 				heap_push(graph->heap, &ncand, e, false);
@@ -368,4 +385,105 @@ hnswmm_find_duplicate(HnswmmReader *reader, const float *vec,
 			return found[i].id;
 	}
 	return HNSWMM_INVALID_NODE;
+}
+
+/* A growable heap of candidates */
+static void
+heap_grow(HnswmmHeap *h, int need)
+{
+	if (need > h->size)
+	{
+		h->size = Max(need, Max(h->size * 2, 64));
+		h->items = h->items == NULL ?
+			palloc(sizeof(HnswmmCandidate) * h->size) :
+			repalloc_huge(h->items, sizeof(HnswmmCandidate) * h->size);
+	}
+}
+
+static void
+heap_add(HnswmmHeap *h, HnswmmCandidate c, bool max)
+{
+	heap_grow(h, h->n + 1);
+	heap_push(h->items, &h->n, c, max);
+}
+
+/*
+ * Start an incremental search of layer 0 from entry (found by the greedy
+ * descent).  Allocations go to the current memory context.
+ */
+void
+hnswmm_iter_init(HnswmmIterSearch *it, HnswmmCandidate entry)
+{
+	memset(it, 0, sizeof(HnswmmIterSearch));
+	heap_add(&it->frontier, entry, false);
+	heap_add(&it->pending, entry, false);
+}
+
+/*
+ * The next batch of an incremental layer-0 search: up to ef nodes not
+ * returned by an earlier batch, closest first, written to out (room for
+ * ef).  Batch 1 is exactly hnswmm_search_layer; later batches go on from
+ * where the previous one stopped: the best nodes found but not returned
+ * seed the new results, and the unexpanded frontier is expanded further
+ * under the same stopping rule.  Every node reached is either returned or
+ * pending, so the visited set is rebuilt from those at each batch (other
+ * searches of this backend may have used it in between).
+ */
+int
+hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
+					   HnswmmIterSearch *it, int ef, HnswmmCandidate *out)
+{
+	HnswmmHeap	batch = {0};
+	int			n;
+
+	hnswmm_visited_reset(graph->visited, 0);
+	for (int i = 0; i < it->nreturned; i++)
+		hnswmm_visited_test_and_set(graph->visited, it->returned[i]);
+	for (int i = 0; i < it->pending.n; i++)
+		hnswmm_visited_test_and_set(graph->visited, it->pending.items[i].id);
+
+	heap_grow(&batch, ef + 1);
+	while (it->pending.n > 0 && batch.n < ef)
+		heap_push(batch.items, &batch.n, heap_pop(it->pending.items, &it->pending.n, false), true);
+
+	while (it->frontier.n > 0)
+	{
+		HnswmmCandidate c = it->frontier.items[0];
+		int			nfresh;
+
+		if (batch.n >= ef && c.dist > batch.items[0].dist)
+			break;
+		heap_pop(it->frontier.items, &it->frontier.n, false);
+		CHECK_FOR_INTERRUPTS();
+		nfresh = expand_node(graph, query, c.id, 0, graph->fresh);
+		for (int i = 0; i < nfresh; i++)
+		{
+			HnswmmCandidate e = graph->fresh[i];
+
+			heap_add(&it->frontier, e, false);
+			if (batch.n < ef || e.dist < batch.items[0].dist)
+			{
+				heap_push(batch.items, &batch.n, e, true);
+				if (batch.n > ef)
+					heap_add(&it->pending, heap_pop(batch.items, &batch.n, true), false);
+			}
+			else
+				heap_add(&it->pending, e, false);
+		}
+	}
+
+	n = batch.n;
+	memcpy(out, batch.items, sizeof(HnswmmCandidate) * n);
+	hnswmm_sort_candidates(out, n);
+	if (it->nreturned + n > it->returned_size)
+	{
+		it->returned_size = Max(it->nreturned + n, it->returned_size * 2);
+		it->returned = it->returned == NULL ?
+			palloc(sizeof(uint32) * it->returned_size) :
+			repalloc_huge(it->returned, sizeof(uint32) * it->returned_size);
+	}
+	for (int i = 0; i < n; i++)
+		it->returned[it->nreturned++] = out[i].id;
+	pfree(batch.items);
+	return n;
 }

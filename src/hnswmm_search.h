@@ -37,11 +37,35 @@ struct HnswmmGraph
 	HnswmmVisited *visited;
 	int			max_neighbors;	/* size of the neighbour buffer (2m + 1) */
 	uint32	   *nbuf;			/* neighbour buffer of one expansion */
+	HnswmmCandidate *fresh;		/* its new neighbours with distances */
 	HnswmmCandidate *heap;		/* candidate heap, grown on demand */
 	int			heap_size;
 	HnswmmCandidate *results;	/* result heap of one layer search */
 	int			results_size;
 };
+
+/* A growable binary heap of candidates */
+typedef struct HnswmmHeap
+{
+	HnswmmCandidate *items;
+	int			n;
+	int			size;
+} HnswmmHeap;
+
+/* State of an incremental layer-0 search, kept across batches */
+typedef struct HnswmmIterSearch
+{
+	HnswmmHeap	frontier;		/* reached, not expanded (min-heap) */
+	HnswmmHeap	pending;		/* reached, not returned (min-heap) */
+	uint32	   *returned;		/* ids returned by earlier batches */
+	int			nreturned;
+	int			returned_size;
+} HnswmmIterSearch;
+
+extern void hnswmm_iter_init(HnswmmIterSearch *it, HnswmmCandidate entry);
+extern int	hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
+								   HnswmmIterSearch *it, int ef,
+								   HnswmmCandidate *out);
 
 extern void hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
 							  HnswmmReader *reader, int m, HnswmmVisited *visited);
