@@ -10,6 +10,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
 our @EXPORT = qw(hnswmm_node fmnist_copy_file);
+our @EXPORT_OK = qw(fmnist_labels);
 
 my $FMNIST = $ENV{HNSWMM_FMNIST} // '/usr/share/datasets/fashion-mnist';
 
@@ -52,4 +53,167 @@ sub fmnist_copy_file
 	return $path;
 }
 
+# ---------------------------------------------------------------------
+# Helpers of the crash, replica, life-cycle and verify tests (010-014).
+# ---------------------------------------------------------------------
+
+push @EXPORT, qw(hard_crash create_tv self_found index_vs_exact
+  stray_files relation_files server_crashed);
+
+# SIGKILL the postmaster and every process it started, as a power cut
+# would (pg_ctl -m immediate sends SIGQUIT instead, which children
+# handle).  The postmaster is stopped first so that it cannot fork while
+# its children are collected; then everything is killed and we wait
+# until the processes are gone, so that the node can be started again.
+sub hard_crash
+{
+	my ($node) = @_;
+	my $pm = $node->{_pid};
+	die "node " . $node->name . " is not running" unless defined $pm;
+	kill 'STOP', $pm;
+	my @children = _children($pm);
+	kill 'KILL', @children if @children;
+	$node->kill9;    # SIGKILL to the postmaster, forgets its pid
+	for my $i (1 .. 600)
+	{
+		last unless grep { _alive($_) } ($pm, @children);
+		select(undef, undef, undef, 0.05);
+	}
+	die "processes of " . $node->name . " survived SIGKILL"
+	  if grep { _alive($_) } ($pm, @children);
+	return scalar(@children);
+}
+
+sub _children
+{
+	my ($ppid) = @_;
+	my @pids;
+	opendir(my $dh, '/proc') or die "opendir /proc: $!";
+	for my $pid (grep { /^\d+$/ } readdir($dh))
+	{
+		open(my $fh, '<', "/proc/$pid/stat") or next;
+		my $stat = <$fh>;
+		close($fh);
+		next unless defined $stat && $stat =~ /\)\s+(\S)\s+(\d+)/;
+		push @pids, $pid if $2 == $ppid;
+	}
+	closedir($dh);
+	return @pids;
+}
+
+# A process that still exists and is not a zombie
+sub _alive
+{
+	my ($pid) = @_;
+	open(my $fh, '<', "/proc/$pid/stat") or return 0;
+	my $stat = <$fh>;
+	close($fh);
+	return 0 unless defined $stat && $stat =~ /\)\s+(\S)/;
+	return $1 ne 'Z' && $1 ne 'X';
+}
+
+# tv(i, dims): a deterministic vector made from a hash of i, distinct for
+# distinct i (dims 16-bit fractions), so that a row's own vector is its
+# unique nearest neighbour.
+sub create_tv
+{
+	my ($node, $db) = @_;
+	$node->safe_psql($db // 'postgres', q{
+		CREATE FUNCTION tv(i bigint, dims int DEFAULT 16) RETURNS vector
+		IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
+			SELECT array_agg(((hashint8(i * 1000 + g) & 65535)::real / 65536) ORDER BY g)::vector
+			FROM generate_series(1, dims) g
+		$$;
+	});
+	return;
+}
+
+# Index scans for every row's own vector: returns (rows that find
+# themselves as the first answer, rows).  ef_search = 1000 makes the scan
+# exhaustive for fewer than 1,000 graph nodes.  Extra SQL ($where) limits
+# the rows checked.
+sub self_found
+{
+	my ($node, $db, $table, $where) = @_;
+	$where //= 'true';
+	my $res = $node->safe_psql($db, qq{
+		SET enable_seqscan = off; SET enable_bitmapscan = off; SET hnswmm.ef_search = 1000;
+		SELECT count(*) FILTER (WHERE (SELECT i.id FROM $table i ORDER BY i.emb <-> o.emb LIMIT 1) = o.id),
+			   count(*)
+		FROM $table o WHERE $where;
+	});
+	return split /\|/, $res;
+}
+
+# For each query vector tv(q) with q in @queries: does the index scan's
+# top k equal the exact top k (a sort of all rows, in the same snapshot)?
+# Returns the number of queries whose answers agree.
+sub index_vs_exact
+{
+	my ($node, $db, $table, $k, @queries) = @_;
+	my $qs = join(',', @queries);
+	return $node->safe_psql($db, qq{
+		SET enable_seqscan = off; SET enable_bitmapscan = off; SET hnswmm.ef_search = 1000;
+		SELECT count(*) FILTER (WHERE
+			ARRAY(SELECT id FROM $table ORDER BY emb <-> tv(q) LIMIT $k) =
+			ARRAY(SELECT id FROM $table ORDER BY (emb <-> tv(q)) + 0, id LIMIT $k))
+		FROM unnest(ARRAY[$qs]::bigint[]) q;
+	});
+}
+
+# Files of relations in a directory of a database (base/OID or a
+# tablespace's): name => 1 for names like 16384, 16384.1, 16384_fsm.
+sub relation_files
+{
+	my ($dir) = @_;
+	my %files;
+	opendir(my $dh, $dir) or return {};
+	$files{$_} = 1 for grep { /^\d+(?:_[a-z]+)?(?:\.\d+)?$/ } readdir($dh);
+	closedir($dh);
+	return \%files;
+}
+
+# Files of database $db (in its default tablespace, or in tablespace
+# $tsoid) that belong to no relation of its pg_class, and relations of it
+# whose main file is missing.  Returns (\@stray, \@missing).
+sub stray_files
+{
+	my ($node, $db, $tsoid) = @_;
+	my $dboid = $node->safe_psql($db,
+		"SELECT oid FROM pg_database WHERE datname = current_database()");
+	my $dir = defined $tsoid
+	  ? (glob($node->data_dir . "/pg_tblspc/$tsoid/PG_*"))[0] . "/$dboid"
+	  : $node->data_dir . "/base/$dboid";
+	my $tscond = defined $tsoid
+	  ? "reltablespace = $tsoid"
+	  : "reltablespace IN (0, (SELECT dattablespace FROM pg_database WHERE datname = current_database()))";
+	my %nodes = map { $_ => 1 } split /\n/, $node->safe_psql($db, qq{
+		SELECT pg_relation_filenode(oid) FROM pg_class
+		WHERE pg_relation_filenode(oid) IS NOT NULL AND relpersistence <> 't' AND $tscond});
+	my $files = relation_files($dir);
+	my @stray = sort grep { /^(\d+)/; !$nodes{$1} } keys %$files;
+	my @missing = sort grep { !$files->{$_} } keys %nodes;
+	return (\@stray, \@missing);
+}
+
+# Does the server log show a backend killed by a signal, a PANIC or an
+# assertion failure?
+sub server_crashed
+{
+	my ($node) = @_;
+	my $log = PostgreSQL::Test::Utils::slurp_file($node->logfile);
+	return $log =~ /(terminated by signal [0-9]+[^\n]*|PANIC:[^\n]*|TRAP:[^\n]*)/ ? $1 : '';
+}
+
+# Class labels (0..9) of rows [first, first + count) of a split, as a list.
+sub fmnist_labels
+{
+	my ($split, $first, $count) = @_;
+	my $gz = "$FMNIST/$split-labels-idx1-ubyte.gz";
+	my $data;
+	IO::Uncompress::Gunzip::gunzip($gz => \$data) or die "gunzip $gz: $GunzipError";
+	return unpack("C$count", substr($data, 8 + $first, $count));
+}
+
 1;
+
