@@ -34,11 +34,11 @@ INSERT INTO typmods (b) SELECT '[1,2,3,4]'::vector;
 UPDATE typmods SET b = '[1,2]'::vector;
 SELECT a, b FROM typmods;
 
--- the type is stored uncompressed (STORAGE = external)
+-- the type is kept in the heap row when it fits (STORAGE = main)
 SELECT typstorage, typlen, typalign, typmodout FROM pg_type WHERE typname = 'vector';
 CREATE TEMP TABLE big (v vector(16000));
 INSERT INTO big SELECT array_fill(0.5::real, ARRAY[16000])::vector;
--- out of line and uncompressed: dim, unused and 64000 bytes of values
+-- too big for the row: out of line, and compressed since a constant vector compresses well
 SELECT pg_column_size(v) FROM big;
 SELECT vector_dims(v), v = array_fill(0.5::real, ARRAY[16000])::vector AS same FROM big;
 

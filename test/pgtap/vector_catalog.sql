@@ -60,9 +60,9 @@ SELECT results_eq(
 			 typinput::regproc::text, typoutput::regproc::text,
 			 typreceive::regproc::text, typsend::regproc::text
 	  FROM pg_type WHERE oid = 'vector'::regtype$$,
-	$$VALUES (-1, 'e', 'i', 'U', 'vector_typmod_in', 0,
+	$$VALUES (-1, 'm', 'i', 'U', 'vector_typmod_in', 0,
 			  'vector_in', 'vector_out', 'vector_recv', 'vector_send')$$,
-	'vector is a variable-length, int-aligned, uncompressed (external) type with a typmod');
+	'vector is a variable-length, int-aligned type kept in the row (main) with a typmod');
 
 -- per function: exists, result, C, immutable, strict, parallel safe
 SELECT has_function(fn, args) FROM vector_fns;
