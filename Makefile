@@ -18,6 +18,7 @@ OBJS = \
 	src/hnswmm_search.o \
 	src/hnswmm_graph.o \
 	src/hnswmm_build.o \
+	src/hnswmm_buildgraph.o \
 	src/hnswmm_insert.o \
 	src/hnswmm_scan.o \
 	src/hnswmm_vacuum.o \
@@ -32,9 +33,10 @@ REGRESS      = $(patsubst sql/%.sql,%,$(TESTS))
 REGRESS_OUT ?= .
 REGRESS_OPTS = --inputdir=. --outputdir=$(REGRESS_OUT) --load-extension=$(EXTENSION)
 
-# Distance kernels are written for auto-vectorisation; override with
-# `make OPTFLAGS=` for a portable build.
-OPTFLAGS ?= -march=native
+# The distance kernels pick AVX-512, AVX2+FMA or portable code at run time
+# (src/distance.c), so the default build runs on any x86-64 and loses
+# nothing; `make OPTFLAGS=-march=native` tunes the rest for this CPU.
+OPTFLAGS ?=
 PG_CFLAGS = $(OPTFLAGS)
 ifdef DEBUG
 PG_CPPFLAGS += -DUSE_ASSERT_CHECKING -O0 -g3

@@ -49,6 +49,7 @@
 #include "storage/bufmgr.h"
 #include "storage/itemptr.h"
 #include "storage/lock.h"
+#include "storage/relfilenode.h"
 #include "utils/relcache.h"
 
 #include "vector.h"
@@ -121,6 +122,9 @@ typedef struct HnswmmMetaPageData
 	uint32		flushed;		/* vectors of ids below this are in the file */
 	TimeLineID	stamp_tli;		/* timeline on which "flushed" was set */
 	uint64		stamp_sysid;	/* system identifier of the node that set it */
+	RelFileNode stamp_node;		/* the file it was set for: a copy made by
+								 * CREATE DATABASE or SET TABLESPACE may
+								 * still lag its buffers */
 } HnswmmMetaPageData;
 
 typedef HnswmmMetaPageData *HnswmmMetaPage;
@@ -249,7 +253,7 @@ extern HnswmmMetric hnswmm_index_metric(Relation index);
 extern void hnswmm_read_options(Relation index, int *m, int *ef_construction);
 
 /* hnswmm_info.c */
-extern Relation hnswmm_open_for_inspection(Oid indexoid);
+extern Relation hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock);
 
 /* hnswmm_layout.c: layout arithmetic, metapage, page initialisation */
 extern void hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
@@ -267,6 +271,10 @@ extern int	hnswmm_random_level(int m, double u);
 extern int	hnswmm_upper_capacity_level(const HnswmmLayout *layout, int level,
 										uint32 used);
 extern void hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta);
+
+/* hnswmm_store.c */
+extern void hnswmm_stamp(Relation index, HnswmmMetaPage meta);
+extern bool hnswmm_stamp_matches(Relation index, const HnswmmMetaPageData *meta);
 
 /* hnswmm_build.c */
 extern IndexBuildResult *hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -17,7 +17,7 @@
 #include "commands/progress.h"
 #include "common/pg_prng.h"
 #include "hnswmm.h"
-#include "hnswmm_search.h"
+#include "hnswmm_buildgraph.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/smgr.h"
@@ -31,31 +31,6 @@
 
 /* Seed of the layer generator, so that a build is reproducible */
 #define BUILD_SEED		UINT64CONST(0x686e73776d6d)
-
-/* One node of the in-memory graph (its layer-0 list is in level0) */
-typedef struct BuildNode
-{
-	ItemPointerData tid;		/* heap tuple */
-	uint8		level;			/* top layer */
-	uint8		flags;			/* HNSWMM_NODE_DUPLICATE or 0 */
-	uint16		upper_page;		/* where its upper record will be written */
-	uint16		upper_offset;
-	uint32		upper;			/* first layer's index in BuildGraph.upper */
-	uint32		dup_next;		/* duplicate chain */
-	uint32		ring_next;		/* the ring through all graph nodes */
-} BuildNode;
-
-typedef struct BuildGraph
-{
-	HnswmmGraph graph;			/* must be first: the search's callbacks */
-	int			m;
-	BuildNode  *nodes;
-	uint32	   *level0;			/* 2m ids a node */
-	uint16	   *count0;			/* used ids of each level0 list */
-	uint32	   *upper;			/* per layer: count, then m ids */
-	uint32		entry;
-	int			entry_level;
-} BuildGraph;
 
 typedef struct BuildState
 {
@@ -89,6 +64,15 @@ hnswmm_buildphasename(int64 phase)
 		default:
 			return NULL;
 	}
+}
+
+/* A size for people: kB below 10 MB */
+static char *
+format_size(Size bytes)
+{
+	if (bytes < 10 * 1024 * 1024)
+		return psprintf("%.0f kB", bytes / 1024.0);
+	return psprintf("%.1f MB", bytes / (1024.0 * 1024.0));
 }
 
 /* Dimensions declared by the indexed column's typmod, or 0 */
@@ -256,6 +240,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemoryContext old;
 	Vector	   *v;
 	uint32		id;
+	bool		indexable;
 
 	bs->heap_tuples += 1;
 	if (isnull[0])
@@ -264,10 +249,11 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (!bs->have_layout)
 		set_layout(bs, v->dim);
 	hnswmm_check_dimensions(index, bs->layout.dimensions, v->dim);
-	if (!hnswmm_prepare_vector(bs->layout.metric, v->x, bs->vec, v->dim))
-		return;					/* a zero vector under cosine: not indexed */
+	indexable = hnswmm_prepare_vector(bs->layout.metric, v->x, bs->vec, v->dim);
 	if ((Pointer) v != DatumGetPointer(values[0]))
 		pfree(v);
+	if (!indexable)
+		return;					/* a zero vector under cosine: not indexed */
 	if (bs->nnodes == HNSWMM_INVALID_NODE - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -281,7 +267,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	if (id >= bs->nodes_size)
 	{
-		bs->nodes_size *= 2;
+		bs->nodes_size = Min((Size) bs->nodes_size * 2, (Size) HNSWMM_INVALID_NODE);
 		old = MemoryContextSwitchTo(GetMemoryChunkContext(bs->nodes));
 		bs->nodes = repalloc_huge(bs->nodes, sizeof(BuildNode) * bs->nodes_size);
 		MemoryContextSwitchTo(old);
@@ -295,212 +281,15 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		flush_extent(bs, id / bs->layout.nodes_per_extent);
 }
 
-/* Neighbours in the in-memory graph */
-static int
-build_neighbors(HnswmmGraph *graph, uint32 id, int level, uint32 *out)
-{
-	BuildGraph *bg = (BuildGraph *) graph;
-	const uint32 *list;
-	int			n;
-
-	if (level == 0)
-	{
-		n = bg->count0[id];
-		list = bg->level0 + (Size) id * 2 * bg->m;
-	}
-	else
-	{
-		const uint32 *layer = bg->upper + bg->nodes[id].upper + (level - 1) * (bg->m + 1);
-
-		n = layer[0];
-		list = layer + 1;
-	}
-	memcpy(out, list, n * sizeof(uint32));
-	return n;
-}
-
-/* The list of node id at layer level: its ids, count and capacity */
-static uint32 *
-build_list(BuildGraph *bg, uint32 id, int level, uint32 **count_out, int *cap)
-{
-	if (level == 0)
-	{
-		*cap = 2 * bg->m;
-		*count_out = NULL;
-		return bg->level0 + (Size) id * 2 * bg->m;
-	}
-	*cap = bg->m;
-	*count_out = bg->upper + bg->nodes[id].upper + (level - 1) * (bg->m + 1);
-	return *count_out + 1;
-}
-
-static void
-build_set_count(BuildGraph *bg, uint32 id, uint32 *count, int n)
-{
-	if (count == NULL)
-		bg->count0[id] = n;
-	else
-		*count = n;
-}
-
-/*
- * Link `to` into the layer-`level` list of `from`; a full list is pruned
- * with the selection heuristic over its members and the newcomer.
- */
-static void
-build_add_link(BuildGraph *bg, uint32 from, uint32 to, int level,
-			   HnswmmCandidate *scratch, float *vec)
-{
-	HnswmmReader *reader = bg->graph.reader;
-	uint32	   *count;
-	int			cap;
-	uint32	   *list = build_list(bg, from, level, &count, &cap);
-	int			n = count ? (int) *count : bg->count0[from];
-
-	if (n < cap)
-	{
-		list[n] = to;
-		build_set_count(bg, from, count, n + 1);
-		return;
-	}
-	hnswmm_reader_copy(reader, from, vec);
-	for (int i = 0; i < n; i++)
-	{
-		scratch[i].id = list[i];
-		scratch[i].dist = hnswmm_reader_distance(reader, vec, list[i]);
-	}
-	scratch[n].id = to;
-	scratch[n].dist = hnswmm_reader_distance(reader, vec, to);
-	hnswmm_sort_candidates(scratch, n + 1);
-	build_set_count(bg, from, count,
-					hnswmm_select_neighbors(reader, scratch, n + 1, cap, true, list));
-}
-
-/*
- * Insert node id into the in-memory graph, or into the duplicate chain of
- * a node with the same vector.  found[l] has room for ef + 1 candidates.
- */
-static void
-build_link_node(BuildGraph *bg, uint32 id, float *query, HnswmmCandidate **found,
-				HnswmmCandidate *scratch, float *vec, int ef)
-{
-	HnswmmReader *reader = bg->graph.reader;
-	BuildNode  *node = &bg->nodes[id];
-	int			nfound[HNSWMM_MAX_LEVEL + 1];
-	int			top;
-	uint32		head;
-
-	if (bg->entry == HNSWMM_INVALID_NODE)
-	{
-		bg->entry = id;
-		bg->entry_level = node->level;
-		return;
-	}
-	hnswmm_reader_copy(reader, id, query);
-	top = hnswmm_search_for_insert(&bg->graph, query, bg->entry, bg->entry_level,
-								   node->level, ef, found, nfound);
-	head = hnswmm_find_duplicate(reader, query, found[0], nfound[0]);
-	if (head != HNSWMM_INVALID_NODE)
-	{
-		/* its upper layers, if any, stay empty and unused */
-		node->flags = HNSWMM_NODE_DUPLICATE;
-		node->dup_next = bg->nodes[head].dup_next;
-		bg->nodes[head].dup_next = id;
-		return;
-	}
-	for (int l = top; l >= 0; l--)
-	{
-		uint32	   *count;
-		int			cap;
-		uint32	   *list = build_list(bg, id, l, &count, &cap);
-		int			n = hnswmm_select_neighbors(reader, found[l], nfound[l], bg->m, false,
-												list);
-
-		build_set_count(bg, id, count, n);
-		for (int i = 0; i < n; i++)
-			build_add_link(bg, list[i], id, l, scratch, vec);
-	}
-	if (node->level > bg->entry_level)
-	{
-		bg->entry = id;
-		bg->entry_level = node->level;
-	}
-}
-
-/* The ring through all graph nodes, in id order */
-static void
-build_ring(BuildGraph *bg, uint32 n)
-{
-	uint32		first = HNSWMM_INVALID_NODE;
-	uint32		prev = HNSWMM_INVALID_NODE;
-
-	for (uint32 id = 0; id < n; id++)
-	{
-		bg->nodes[id].ring_next = HNSWMM_INVALID_NODE;
-		if (bg->nodes[id].flags & HNSWMM_NODE_DUPLICATE)
-			continue;
-		if (prev == HNSWMM_INVALID_NODE)
-			first = id;
-		else
-			bg->nodes[prev].ring_next = id;
-		prev = id;
-	}
-	if (prev != HNSWMM_INVALID_NODE)
-		bg->nodes[prev].ring_next = first;
-}
-
-static void
-build_graph(BuildState *bs, BuildGraph *bg, HnswmmReader *reader)
-{
-	HnswmmLayout *layout = &bs->layout;
-	uint32		n = bs->nnodes;
-	Size		upper_ids = 0;
-	int			ef = layout->ef_construction;
-	HnswmmCandidate *found[HNSWMM_MAX_LEVEL + 1];
-	HnswmmCandidate *scratch = palloc(sizeof(HnswmmCandidate) * (2 * layout->m + 1));
-	float	   *query = palloc(sizeof(float) * layout->dimensions);
-	float	   *vec = palloc(sizeof(float) * layout->dimensions);
-
-	memset(bg, 0, sizeof(BuildGraph));
-	hnswmm_graph_init(&bg->graph, build_neighbors, reader, layout->m,
-					  hnswmm_backend_visited());
-	hnswmm_visited_reset(bg->graph.visited, n);
-	bg->m = layout->m;
-	bg->nodes = bs->nodes;
-	bg->entry = HNSWMM_INVALID_NODE;
-	for (int l = 0; l <= HNSWMM_MAX_LEVEL; l++)
-		found[l] = palloc(sizeof(HnswmmCandidate) * (ef + 1));
-	for (uint32 i = 0; i < n; i++)
-	{
-		bg->nodes[i].upper = upper_ids;
-		upper_ids += (Size) bg->nodes[i].level * (layout->m + 1);
-	}
-	bg->level0 = MemoryContextAllocHuge(CurrentMemoryContext,
-										sizeof(uint32) * 2 * layout->m * Max(n, 1));
-	bg->count0 = MemoryContextAllocHuge(CurrentMemoryContext,
-										sizeof(uint16) * Max(n, 1));
-	memset(bg->count0, 0, sizeof(uint16) * n);
-	bg->upper = MemoryContextAllocHuge(CurrentMemoryContext,
-									   sizeof(uint32) * Max(upper_ids, 1));
-	memset(bg->upper, 0, sizeof(uint32) * upper_ids);
-
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_GRAPH);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, n);
-	for (uint32 id = 0; id < n; id++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		build_link_node(bg, id, query, found, scratch, vec, ef);
-		if ((id & 1023) == 1023)
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, id + 1);
-	}
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, n);
-	build_ring(bg, n);
-}
-
 /* Fill the graph and upper pages of one extent from the in-memory graph */
 static void
-write_extent_graph(BuildState *bs, BuildGraph *bg, uint32 extent, char *pages)
+write_extent_graph(BuildState *bs, BuildShared *graph, uint32 extent, char *pages)
 {
+	BuildNode  *nodes = BUILD_NODES(graph);
+	uint32	   *level0 = BUILD_LEVEL0(graph);
+	uint16	   *count0 = BUILD_COUNT0(graph);
+	uint32	   *upper = BUILD_UPPER(graph);
+	int			m = bs->layout.m;
 	HnswmmLayout *layout = &bs->layout;
 	uint32		fixed = layout->graph_pages + layout->upper_pages;
 	uint32		first = extent * layout->nodes_per_extent;
@@ -515,32 +304,31 @@ write_extent_graph(BuildState *bs, BuildGraph *bg, uint32 extent, char *pages)
 		uint32		k = id - first;
 		Page		gp = pages + (Size) (k / layout->nodes_per_graph_page) * BLCKSZ;
 		HnswmmNode *node = hnswmm_page_node(layout, gp, id);
-		BuildNode  *bn = &bg->nodes[id];
+		BuildNode  *bn = &nodes[id];
 		uint32		end = (k % layout->nodes_per_graph_page + 1) * layout->node_size;
 
 		memset(node, 0xFF, layout->node_size);
 		node->heaptid = bn->tid;
 		node->level = bn->flags ? 0 : bn->level;
 		node->flags = bn->flags;
-		node->nneighbors = bg->count0[id];
+		node->nneighbors = count0[id];
 		node->upper_page = bn->upper_page;
 		node->upper_offset = bn->upper_offset;
 		node->unused = 0;
 		node->dup_next = bn->dup_next;
 		node->ring_next = bn->ring_next;
-		memcpy(node->neighbors, bg->level0 + (Size) id * 2 * bg->m,
-			   sizeof(uint32) * bg->count0[id]);
+		memcpy(node->neighbors, level0 + (Size) id * 2 * m, sizeof(uint32) * count0[id]);
 		((PageHeader) gp)->pd_lower = HNSWMM_PAGE_HEADER + end;
 
 		for (int l = 1; l <= node->level; l++)
 		{
 			Page		up = pages + (Size) (layout->graph_pages + bn->upper_page) * BLCKSZ;
 			HnswmmLayer *layer = (HnswmmLayer *) (HnswmmPagePayload(up) + bn->upper_offset +
-												  (l - 1) * HNSWMM_LAYER_SIZE(bg->m));
-			const uint32 *src = bg->upper + bn->upper + (l - 1) * (bg->m + 1);
-			uint32		layer_end = bn->upper_offset + l * HNSWMM_LAYER_SIZE(bg->m);
+												  (l - 1) * HNSWMM_LAYER_SIZE(m));
+			const uint32 *src = upper + bn->upper + (l - 1) * (m + 1);
+			uint32		layer_end = bn->upper_offset + l * HNSWMM_LAYER_SIZE(m);
 
-			memset(layer, 0xFF, HNSWMM_LAYER_SIZE(bg->m));
+			memset(layer, 0xFF, HNSWMM_LAYER_SIZE(m));
 			layer->nneighbors = src[0];
 			memcpy(layer->neighbors, src + 1, sizeof(uint32) * src[0]);
 			((PageHeader) up)->pd_lower = Max(((PageHeader) up)->pd_lower,
@@ -551,7 +339,7 @@ write_extent_graph(BuildState *bs, BuildGraph *bg, uint32 extent, char *pages)
 }
 
 static void
-write_metapage(BuildState *bs, BuildGraph *bg, bool extend)
+write_metapage(BuildState *bs, BuildShared *graph, bool extend)
 {
 	char	   *page = palloc(BLCKSZ);
 	HnswmmMetaPage meta;
@@ -567,13 +355,12 @@ write_metapage(BuildState *bs, BuildGraph *bg, bool extend)
 	meta->flushed = bs->nnodes;
 	if (!RelationUsesLocalBuffers(bs->index))
 	{
-		meta->stamp_sysid = GetSystemIdentifier();
-		meta->stamp_tli = GetWALInsertionTimeLine();
+		hnswmm_stamp(bs->index, meta);
 	}
-	if (bg != NULL && bs->nnodes > 0)
+	if (graph != NULL)
 	{
-		meta->entry_node = bg->entry;
-		meta->entry_level = bg->entry_level;
+		meta->entry_node = graph->entry;
+		meta->entry_level = graph->entry_level;
 	}
 	write_pages(bs, HNSWMM_METAPAGE_BLKNO, page, 1, extend);
 	pfree(page);
@@ -584,11 +371,9 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result;
 	BuildState	bs;
-	BuildGraph	bg;
-	HnswmmReader reader;
+	BuildGraphResult graph = {0};
 	MemoryContext ctx;
 	MemoryContext old;
-	Size		graph_bytes;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
@@ -620,22 +405,21 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		char	   *pages = palloc((Size) (bs.layout.graph_pages + bs.layout.upper_pages) * BLCKSZ);
 		uint32		nextents = (bs.nnodes - 1) / bs.layout.nodes_per_extent + 1;
 
-		hnswmm_reader_open_build(&reader, index, &bs.layout, bs.nnodes);
-		build_graph(&bs, &bg, &reader);
-		hnswmm_reader_close(&reader);
-
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_GRAPH);
+		hnswmm_build_graph(heap, index, indexInfo, &bs.layout, bs.nodes, bs.nnodes,
+						   &graph);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
 		for (uint32 e = 0; e < nextents; e++)
-			write_extent_graph(&bs, &bg, e, pages);
-	}
-	write_metapage(&bs, bs.nnodes > 0 ? &bg : NULL, false);
-	smgrimmedsync(RelationGetSmgr(index), MAIN_FORKNUM);
-
-	graph_bytes = MemoryContextMemAllocated(ctx, true);
-	if (bs.nnodes > 0)
+			write_extent_graph(&bs, graph.shared, e, pages);
 		ereport(NOTICE,
-				(errmsg("hnswmm graph of %u vectors built in %.1f MB of memory",
-						bs.nnodes, graph_bytes / (1024.0 * 1024.0))));
+				(errmsg("hnswmm graph of %u vectors built in %s of memory%s",
+						bs.nnodes, format_size(graph.shared->size),
+						graph.pcxt ? psprintf(" with %d parallel workers",
+											  graph.pcxt->nworkers_launched) : "")));
+	}
+	write_metapage(&bs, graph.shared, false);
+	hnswmm_build_graph_end(&graph);
+	smgrimmedsync(RelationGetSmgr(index), MAIN_FORKNUM);
 
 	MemoryContextSwitchTo(old);
 	result = palloc(sizeof(IndexBuildResult));

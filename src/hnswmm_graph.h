@@ -53,8 +53,5 @@ extern void hnswmm_page_graph_open(HnswmmPageGraph *pg, Relation index,
 								   const HnswmmMetaPageData *meta);
 extern void hnswmm_page_graph_close(HnswmmPageGraph *pg);
 
-/* hnswmm_insert.c */
-extern void hnswmm_add_links(HnswmmReader *reader, uint32 from, int level,
-							 const uint32 *ids, int nids);
 
 #endif							/* HNSWMM_GRAPH_H */

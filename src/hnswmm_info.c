@@ -17,9 +17,12 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
-/* Open an hnswmm index for inspection, checking the caller may read it */
+/*
+ * Open an hnswmm index for inspection, checking the caller may read it;
+ * its table is locked in heap_lock first.
+ */
 Relation
-hnswmm_open_for_inspection(Oid indexoid)
+hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock)
 {
 	Oid			heapoid = IndexGetRelation(indexoid, true);
 	Relation	index;
@@ -32,7 +35,7 @@ hnswmm_open_for_inspection(Oid indexoid)
 	acl = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(heapoid));
-	LockRelationOid(heapoid, AccessShareLock);
+	LockRelationOid(heapoid, heap_lock);
 	index = index_open(indexoid, AccessShareLock);
 	if (index->rd_rel->relam != get_index_am_oid("hnswmm", false))
 		ereport(ERROR,
@@ -46,7 +49,7 @@ PG_FUNCTION_INFO_V1(hnswmm_index_info);
 Datum
 hnswmm_index_info(PG_FUNCTION_ARGS)
 {
-	Relation	index = hnswmm_open_for_inspection(PG_GETARG_OID(0));
+	Relation	index = hnswmm_open_for_inspection(PG_GETARG_OID(0), AccessShareLock);
 	HnswmmMetaPageData meta;
 	HnswmmLayout layout;
 	TupleDesc	tupdesc;

@@ -8,7 +8,7 @@
  * a fake block) in share mode, and in exclusive mode only when the new
  * node becomes the entry point.  VACUUM takes it exclusively for a moment
  * to wait out inserts that may have seen a node before it was marked dead.
- * Neighbour lists are changed with compare-and-swap (see
+ * Neighbour lists are changed with compare-and-swap (hnswmm_add_links over
  * hnswmm_replace_neighbors), so no page lock is held while vectors are read.
  */
 #include "postgres.h"
@@ -19,60 +19,23 @@
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 
-/*
- * Add ids to the layer-`level` list of node `from`; when the list
- * overflows, keep the neighbours the selection heuristic picks.
- */
-void
-hnswmm_add_links(HnswmmReader *reader, uint32 from, int level,
-				 const uint32 *ids, int nids)
+/* Neighbour lists on graph pages, for hnswmm_add_links */
+static int
+page_read_list(void *arg, uint32 id, int level, uint32 *out)
 {
-	const HnswmmLayout *layout = &reader->layout;
-	int			cap = level == 0 ? 2 * layout->m : layout->m;
-	uint32	   *cur = palloc(sizeof(uint32) * 2 * layout->m);
-	uint32	   *next = palloc(sizeof(uint32) * (2 * layout->m + nids));
-	HnswmmCandidate *cands = palloc(sizeof(HnswmmCandidate) * (2 * layout->m + nids));
-	float	   *base = palloc(sizeof(float) * layout->dimensions);
-	bool		have_base = false;
+	HnswmmReader *reader = (HnswmmReader *) arg;
 
-	for (;;)
-	{
-		int			ncur = hnswmm_read_neighbors(reader->index, layout, from, level, cur);
-		int			n = ncur;
+	return hnswmm_read_neighbors(reader->index, &reader->layout, id, level, out);
+}
 
-		memcpy(next, cur, sizeof(uint32) * ncur);
-		for (int i = 0; i < nids; i++)
-		{
-			bool		present = ids[i] == from;
+static bool
+page_replace_list(void *arg, uint32 id, int level, const uint32 *expected,
+				  int nexpected, const uint32 *ids, int n)
+{
+	HnswmmReader *reader = (HnswmmReader *) arg;
 
-			for (int j = 0; j < n && !present; j++)
-				present = next[j] == ids[i];
-			if (!present)
-				next[n++] = ids[i];
-		}
-		if (n == ncur)
-			break;
-		if (n > cap)
-		{
-			if (!have_base)
-				hnswmm_reader_copy(reader, from, base);
-			have_base = true;
-			for (int i = 0; i < n; i++)
-			{
-				cands[i].id = next[i];
-				cands[i].dist = hnswmm_reader_distance(reader, base, next[i]);
-			}
-			hnswmm_sort_candidates(cands, n);
-			n = hnswmm_select_neighbors(reader, cands, n, cap, true, next);
-		}
-		if (hnswmm_replace_neighbors(reader->index, layout, from, level,
-									 cur, ncur, next, n))
-			break;
-	}
-	pfree(cur);
-	pfree(next);
-	pfree(cands);
-	pfree(base);
+	return hnswmm_replace_neighbors(reader->index, &reader->layout, id, level,
+									expected, nexpected, ids, n);
 }
 
 /*
@@ -111,6 +74,7 @@ link_node(HnswmmReader *reader, uint32 id, int top, uint32 entry,
 {
 	Relation	index = reader->index;
 	uint32	   *chosen = palloc(sizeof(uint32) * reader->layout.m);
+	HnswmmListStore store = {page_read_list, page_replace_list, reader, reader->layout.m};
 
 	for (int l = top; l >= 0; l--)
 		nfound[l] = keep_linkable(index, &reader->layout, id, found[l], nfound[l]);
@@ -122,9 +86,9 @@ link_node(HnswmmReader *reader, uint32 id, int top, uint32 entry,
 		int			nchosen = hnswmm_select_neighbors(reader, found[l], nfound[l],
 													  reader->layout.m, false, chosen);
 
-		hnswmm_add_links(reader, id, l, chosen, nchosen);
+		hnswmm_add_links(reader, &store, id, l, chosen, nchosen);
 		for (int i = 0; i < nchosen; i++)
-			hnswmm_add_links(reader, chosen[i], l, &id, 1);
+			hnswmm_add_links(reader, &store, chosen[i], l, &id, 1);
 	}
 	pfree(chosen);
 }

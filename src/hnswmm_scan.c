@@ -24,6 +24,8 @@ typedef struct HnswmmScanOpaqueData
 	float	   *query;			/* in the form the index searches with */
 	int			ef;				/* hnswmm.ef_search when the scan started */
 	HnswmmIterSearch iter;		/* the layer-0 search, across batches */
+	HnswmmPageGraph pg;			/* open from the first batch to the end */
+	uint32		nnodes;			/* node count when the scan started */
 	HnswmmCandidate *batch;		/* current batch, closest first */
 	int			nbatch;
 	int			next;			/* next of the batch to return */
@@ -59,6 +61,8 @@ hnswmm_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys,
 				scan->numberOfOrderBys * sizeof(ScanKeyData));
+	if (so->started)
+		hnswmm_page_graph_close(&so->pg);
 	MemoryContextReset(so->ctx);
 	so->started = false;
 	so->done = false;
@@ -91,9 +95,10 @@ scan_query(IndexScanDesc scan, const HnswmmLayout *layout)
 
 /* Open the graph and descend to layer 0; false for an empty index */
 static bool
-start_search(IndexScanDesc scan, HnswmmMetaPageData *meta, HnswmmPageGraph *pg)
+start_search(IndexScanDesc scan)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
+	HnswmmMetaPageData meta;
 	HnswmmCandidate entry;
 
 	if (scan->numberOfOrderBys == 0)
@@ -101,19 +106,20 @@ start_search(IndexScanDesc scan, HnswmmMetaPageData *meta, HnswmmPageGraph *pg)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("an hnswmm index can only be scanned in distance order"),
 				 errhint("Use ORDER BY column <operator> value LIMIT n.")));
-	hnswmm_get_meta(scan->indexRelation, meta);
-	if (meta->dimensions == 0 || meta->entry_node == HNSWMM_INVALID_NODE)
+	hnswmm_get_meta(scan->indexRelation, &meta);
+	if (meta.dimensions == 0 || meta.entry_node == HNSWMM_INVALID_NODE)
 		return false;
-	hnswmm_layout_from_meta(&so->layout, meta);
+	hnswmm_layout_from_meta(&so->layout, &meta);
 	so->query = scan_query(scan, &so->layout);
-	hnswmm_page_graph_open(pg, scan->indexRelation, meta);
-	entry.id = meta->entry_node;
-	entry.dist = hnswmm_reader_distance(&pg->reader, so->query, entry.id);
-	entry = hnswmm_greedy_descent(&pg->graph, so->query, entry, meta->entry_level, 0);
+	so->nnodes = meta.nnodes;
+	hnswmm_page_graph_open(&so->pg, scan->indexRelation, &meta);
+	so->started = true;
+	entry.id = meta.entry_node;
+	entry.dist = hnswmm_reader_distance(&so->pg.reader, so->query, entry.id);
+	entry = hnswmm_greedy_descent(&so->pg.graph, so->query, entry, meta.entry_level, 0);
 	hnswmm_iter_init(&so->iter, entry);
 	so->ef = hnswmm_ef_search;
 	so->batch = palloc(sizeof(HnswmmCandidate) * so->ef);
-	so->started = true;
 	return true;
 }
 
@@ -127,34 +133,24 @@ next_batch(IndexScanDesc scan)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
 	MemoryContext old = MemoryContextSwitchTo(so->ctx);
-	HnswmmMetaPageData meta;
-	HnswmmPageGraph pg;
 
-	if (so->started && (hnswmm_iterative_scan == HNSWMM_ITERATIVE_OFF ||
-						so->returned >= hnswmm_max_scan_tuples))
-		so->done = true;
-	else if (!so->started)
-	{
-		if (start_search(scan, &meta, &pg))
-		{
-			so->nbatch = hnswmm_iter_next_batch(&pg.graph, so->query, &so->iter,
-												so->ef, so->batch);
-			hnswmm_page_graph_close(&pg);
-		}
-		else
-			so->done = true;
-	}
-	else
-	{
-		hnswmm_get_meta(scan->indexRelation, &meta);
-		hnswmm_page_graph_open(&pg, scan->indexRelation, &meta);
-		so->nbatch = hnswmm_iter_next_batch(&pg.graph, so->query, &so->iter,
-											so->ef, so->batch);
-		hnswmm_page_graph_close(&pg);
-	}
+	so->nbatch = 0;
 	so->next = 0;
-	if (so->nbatch == 0)
-		so->done = true;
+	if (!so->started)
+	{
+		if (start_search(scan))
+			so->nbatch = hnswmm_iter_next_batch(&so->pg.graph, so->query,
+												&so->iter, so->ef, so->batch);
+	}
+	else if (hnswmm_iterative_scan != HNSWMM_ITERATIVE_OFF &&
+			 so->returned < hnswmm_max_scan_tuples)
+	{
+		if (so->iter.visited == NULL)
+			hnswmm_iter_keep_visited(&so->iter, so->nnodes);
+		so->nbatch = hnswmm_iter_next_batch(&so->pg.graph, so->query,
+											&so->iter, so->ef, so->batch);
+	}
+	so->done = so->nbatch == 0;
 	MemoryContextSwitchTo(old);
 	return !so->done;
 }
@@ -219,6 +215,8 @@ hnswmm_endscan(IndexScanDesc scan)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
 
+	if (so->started)
+		hnswmm_page_graph_close(&so->pg);
 	MemoryContextDelete(so->ctx);
 	pfree(so);
 	scan->opaque = NULL;

@@ -50,7 +50,8 @@ hnswmm_visited_reset(HnswmmVisited *visited, uint32 nnodes)
 {
 	if (visited->marks == NULL || nnodes > visited->size)
 	{
-		uint32		size = Max(nnodes + nnodes / 4, 1024);
+		uint32		size = (uint32) Min((uint64) nnodes + nnodes / 4 + 1024,
+										(uint64) PG_UINT32_MAX);
 
 		if (visited->marks != NULL)
 			pfree(visited->marks);
@@ -74,7 +75,8 @@ hnswmm_visited_test_and_set(HnswmmVisited *visited, uint32 id)
 {
 	if (unlikely(id >= visited->size))
 	{
-		uint32		size = id + id / 4 + 1024;
+		uint32		size = (uint32) Min((uint64) id + id / 4 + 1024,
+										(uint64) PG_UINT32_MAX);
 
 		visited->marks = repalloc_huge(visited->marks, sizeof(uint16) * size);
 		memset(visited->marks + visited->size, 0,
@@ -420,14 +422,30 @@ hnswmm_iter_init(HnswmmIterSearch *it, HnswmmCandidate entry)
 }
 
 /*
+ * Give an incremental search a visited set of its own, for the batches
+ * after the first: the backend's set is shared with every other search,
+ * and between two batches other scans may use it.  Every node reached so
+ * far is either returned or pending, so the set is rebuilt from those once.
+ */
+void
+hnswmm_iter_keep_visited(HnswmmIterSearch *it, uint32 nnodes)
+{
+	it->visited = palloc0(sizeof(HnswmmVisited));
+	hnswmm_visited_reset(it->visited, nnodes);
+	for (int i = 0; i < it->nreturned; i++)
+		hnswmm_visited_test_and_set(it->visited, it->returned[i]);
+	for (int i = 0; i < it->pending.n; i++)
+		hnswmm_visited_test_and_set(it->visited, it->pending.items[i].id);
+}
+
+/*
  * The next batch of an incremental layer-0 search: up to ef nodes not
  * returned by an earlier batch, closest first, written to out (room for
  * ef).  Batch 1 is exactly hnswmm_search_layer; later batches go on from
  * where the previous one stopped: the best nodes found but not returned
  * seed the new results, and the unexpanded frontier is expanded further
- * under the same stopping rule.  Every node reached is either returned or
- * pending, so the visited set is rebuilt from those at each batch (other
- * searches of this backend may have used it in between).
+ * under the same stopping rule.  Batch 1 uses the graph's visited set,
+ * later ones the search's own (hnswmm_iter_keep_visited).
  */
 int
 hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
@@ -436,11 +454,15 @@ hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
 	HnswmmHeap	batch = {0};
 	int			n;
 
-	hnswmm_visited_reset(graph->visited, 0);
-	for (int i = 0; i < it->nreturned; i++)
-		hnswmm_visited_test_and_set(graph->visited, it->returned[i]);
-	for (int i = 0; i < it->pending.n; i++)
-		hnswmm_visited_test_and_set(graph->visited, it->pending.items[i].id);
+	if (it->visited != NULL)
+		graph->visited = it->visited;
+	else
+	{
+		Assert(it->nreturned == 0);
+		hnswmm_visited_reset(graph->visited, 0);
+		for (int i = 0; i < it->pending.n; i++)
+			hnswmm_visited_test_and_set(graph->visited, it->pending.items[i].id);
+	}
 
 	heap_grow(&batch, ef + 1);
 	while (it->pending.n > 0 && batch.n < ef)
@@ -486,4 +508,63 @@ hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
 		it->returned[it->nreturned++] = out[i].id;
 	pfree(batch.items);
 	return n;
+}
+
+/*
+ * Add ids to the layer-`level` list of node `from`, kept in `store`; when
+ * the list overflows, keep the neighbours the selection heuristic picks
+ * (filling it up, see hnswmm_select_neighbors).  The list is read, the new
+ * one computed without any lock held, and stored only if the list did not
+ * change meanwhile; otherwise it starts over.
+ */
+void
+hnswmm_add_links(HnswmmReader *reader, const HnswmmListStore *store,
+				 uint32 from, int level, const uint32 *ids, int nids)
+{
+	int			cap = level == 0 ? 2 * store->m : store->m;
+	uint32	   *cur = palloc(sizeof(uint32) * 2 * store->m);
+	uint32	   *next = palloc(sizeof(uint32) * (2 * store->m + nids));
+	HnswmmCandidate *cands = palloc(sizeof(HnswmmCandidate) * (2 * store->m + nids));
+	float	   *base = NULL;
+
+	for (;;)
+	{
+		int			ncur = store->read(store->arg, from, level, cur);
+		int			n = ncur;
+
+		memcpy(next, cur, sizeof(uint32) * ncur);
+		for (int i = 0; i < nids; i++)
+		{
+			bool		present = ids[i] == from;
+
+			for (int j = 0; j < n && !present; j++)
+				present = next[j] == ids[i];
+			if (!present)
+				next[n++] = ids[i];
+		}
+		if (n == ncur)
+			break;
+		if (n > cap)
+		{
+			if (base == NULL)
+			{
+				base = palloc(sizeof(float) * reader->layout.dimensions);
+				hnswmm_reader_copy(reader, from, base);
+			}
+			for (int i = 0; i < n; i++)
+			{
+				cands[i].id = next[i];
+				cands[i].dist = hnswmm_reader_distance(reader, base, next[i]);
+			}
+			hnswmm_sort_candidates(cands, n);
+			n = hnswmm_select_neighbors(reader, cands, n, cap, true, next);
+		}
+		if (store->replace(store->arg, from, level, cur, ncur, next, n))
+			break;
+	}
+	pfree(cur);
+	pfree(next);
+	pfree(cands);
+	if (base != NULL)
+		pfree(base);
 }

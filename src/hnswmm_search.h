@@ -60,12 +60,31 @@ typedef struct HnswmmIterSearch
 	uint32	   *returned;		/* ids returned by earlier batches */
 	int			nreturned;
 	int			returned_size;
+	HnswmmVisited *visited;		/* its own, once it goes past batch 1 */
 } HnswmmIterSearch;
 
 extern void hnswmm_iter_init(HnswmmIterSearch *it, HnswmmCandidate entry);
+extern void hnswmm_iter_keep_visited(HnswmmIterSearch *it, uint32 nnodes);
 extern int	hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
 								   HnswmmIterSearch *it, int ef,
 								   HnswmmCandidate *out);
+
+/* Where neighbour lists live (graph pages or the build's memory) */
+typedef int (*HnswmmReadListFn) (void *arg, uint32 id, int level, uint32 *out);
+typedef bool (*HnswmmReplaceListFn) (void *arg, uint32 id, int level,
+									 const uint32 *expected, int nexpected,
+									 const uint32 *ids, int n);
+
+typedef struct HnswmmListStore
+{
+	HnswmmReadListFn read;		/* copy a list out */
+	HnswmmReplaceListFn replace;	/* compare-and-swap a list */
+	void	   *arg;
+	int			m;
+} HnswmmListStore;
+
+extern void hnswmm_add_links(HnswmmReader *reader, const HnswmmListStore *store,
+							 uint32 from, int level, const uint32 *ids, int nids);
 
 extern void hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
 							  HnswmmReader *reader, int m, HnswmmVisited *visited);

@@ -230,9 +230,31 @@ hnswmm_mapping_usable(Relation index, const HnswmmMetaPageData *meta)
 {
 	if (RelationUsesLocalBuffers(index) || RecoveryInProgress())
 		return false;
-	return meta->flushed > 0 &&
-		meta->stamp_sysid == GetSystemIdentifier() &&
-		meta->stamp_tli == GetWALInsertionTimeLine();
+	return meta->flushed > 0 && hnswmm_stamp_matches(index, meta);
+}
+
+/*
+ * Does the metapage's stamp say that the file holds what the watermark
+ * claims, on this node and for this very file?  Not after a promotion (new
+ * timeline), a restore or pg_upgrade (new system), nor in a copy of the
+ * file made by CREATE DATABASE or ALTER INDEX SET TABLESPACE (another
+ * relfilenode), which may lag its buffers until a checkpoint.
+ */
+bool
+hnswmm_stamp_matches(Relation index, const HnswmmMetaPageData *meta)
+{
+	return meta->stamp_sysid == GetSystemIdentifier() &&
+		meta->stamp_tli == GetWALInsertionTimeLine() &&
+		RelFileNodeEquals(meta->stamp_node, index->rd_node);
+}
+
+/* Stamp the metapage for this node and file (not in recovery) */
+void
+hnswmm_stamp(Relation index, HnswmmMetaPage meta)
+{
+	meta->stamp_sysid = GetSystemIdentifier();
+	meta->stamp_tli = GetWALInsertionTimeLine();
+	meta->stamp_node = index->rd_node;
 }
 
 void
@@ -532,8 +554,7 @@ set_flushed(Relation index, uint32 flushed, bool restamp)
 	meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
 	if (restamp)
 	{
-		meta->stamp_sysid = GetSystemIdentifier();
-		meta->stamp_tli = GetWALInsertionTimeLine();
+		hnswmm_stamp(index, meta);
 		meta->flushed = flushed;
 	}
 	else
@@ -546,8 +567,8 @@ set_flushed(Relation index, uint32 flushed, bool restamp)
  * Called by writers after they changed the index: write complete vector
  * pages past the watermark to the file and advance the watermark, so that
  * scans read those vectors through the mapping.  After a promotion, a
- * restore or pg_upgrade the stamp does not match this node: write every
- * dirty page of the index once, then stamp it.
+ * restore, pg_upgrade or a copy of the file the stamp does not match: write
+ * every dirty page of the index once, then stamp it.
  */
 void
 hnswmm_advance_flushed(Relation index)
@@ -565,8 +586,7 @@ hnswmm_advance_flushed(Relation index)
 	hnswmm_get_meta(index, &meta);
 	if (meta.dimensions == 0 || meta.nnodes == 0)
 		return;
-	if (meta.stamp_sysid != GetSystemIdentifier() ||
-		meta.stamp_tli != GetWALInsertionTimeLine())
+	if (!hnswmm_stamp_matches(index, &meta))
 	{
 		FlushRelationBuffers(index);
 		set_flushed(index, meta.nnodes, true);

@@ -138,6 +138,11 @@ recheck_removed(VacuumState *vs)
 			vs->removed[id / 8] &= ~(1 << (id % 8));
 			vs->nremoved--;
 			vs->to_delete--;
+			if (vs->best_live == HNSWMM_INVALID_NODE || info.level > vs->best_level)
+			{
+				vs->best_live = id;
+				vs->best_level = info.level;
+			}
 		}
 	}
 }
@@ -209,9 +214,10 @@ walk_add(RepairWalk *w, const uint32 *ids, int n)
 	{
 		uint32		id = ids[j];
 
-		if (id >= w->vs->nnodes || hnswmm_visited_test_and_set(w->seen, id))
+		if (hnswmm_visited_test_and_set(w->seen, id))
 			continue;
-		if (IS_REMOVED(w->vs, id))
+		/* a node appended during this VACUUM is live */
+		if (id < w->vs->nnodes && IS_REMOVED(w->vs, id))
 		{
 			if (w->tail < w->walk_max)
 				w->queue[w->tail++] = id;
@@ -425,6 +431,25 @@ add_deleted(Relation index, uint32 n)
 	UnlockReleaseBuffer(buf);
 }
 
+/*
+ * Nodes appended since pass 1 (before the barrier) may link nodes that died
+ * meanwhile; pass 2 must repair them too.  They are not removed themselves.
+ */
+static void
+include_new_nodes(VacuumState *vs)
+{
+	HnswmmMetaPageData meta;
+
+	hnswmm_get_meta(vs->index, &meta);
+	if (meta.nnodes > vs->nnodes)
+	{
+		vs->removed = repalloc_huge(vs->removed, meta.nnodes / 8 + 1);
+		memset(vs->removed + vs->nnodes / 8 + 1, 0,
+			   meta.nnodes / 8 - vs->nnodes / 8);
+		vs->nnodes = meta.nnodes;
+	}
+}
+
 /* Move the entry point off a removed node, with inserts locked out */
 static void
 fix_entry_point(VacuumState *vs)
@@ -468,14 +493,19 @@ hnswmm_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	stats->tuples_removed += vs.newly_dead;
 	stats->num_index_tuples = vs.live;
 
-	if (vs.to_delete > 0 || vs.dead_duplicates > 0)
+	if (vs.nremoved > 0 || vs.dead_duplicates > 0)
 	{
 		/* wait for inserts that may have chosen a node before it died */
 		LockPage(index, HNSWMM_UPDATE_LOCK, ExclusiveLock);
 		UnlockPage(index, HNSWMM_UPDATE_LOCK, ExclusiveLock);
 		recheck_removed(&vs);
+		include_new_nodes(&vs);
 
-		if (vs.to_delete > 0)
+		/*
+		 * Repair whenever removed nodes exist, not only new ones: nodes
+		 * inserted during an earlier VACUUM may still link them.
+		 */
+		if (vs.nremoved > 0)
 		{
 			fix_entry_point(&vs);
 			hnswmm_reader_open(&reader, index, &meta);

@@ -275,6 +275,7 @@ check_meta(VerifyState *vs)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
 	Buffer		buf = read_page(vs, HNSWMM_METAPAGE_BLKNO, HNSWMM_PAGE_META);
+	HnswmmLayout expected;
 
 	UnlockReleaseBuffer(buf);
 	hnswmm_get_meta(vs->index, &vs->meta);
@@ -285,9 +286,16 @@ check_meta(VerifyState *vs)
 			corrupt(vs, "the metapage counts %u nodes but no dimensions", vs->meta.nnodes);
 		return;
 	}
-	if (vs->layout.node_size != HNSWMM_NODE_SIZE(vs->layout.m) ||
-		vs->layout.nodes_per_graph_page * vs->layout.node_size > HNSWMM_PAYLOAD)
-		corrupt(vs, "the metapage has an impossible layout (node size %u)", vs->layout.node_size);
+	if (vs->meta.dimensions > VECTOR_MAX_DIM || vs->meta.m < HNSWMM_MIN_M ||
+		vs->meta.m > HNSWMM_MAX_M || vs->meta.metric < HNSWMM_METRIC_L2 ||
+		vs->meta.metric > HNSWMM_METRIC_L1)
+		corrupt(vs, "the metapage has impossible parameters (%u dimensions)",
+				vs->meta.dimensions);
+	hnswmm_compute_layout(&expected, vs->meta.dimensions, vs->layout.metric,
+						  vs->layout.m, vs->layout.ef_construction);
+	if (memcmp(&expected, &vs->layout, sizeof(HnswmmLayout)) != 0)
+		corrupt(vs, "the metapage has an impossible layout (node size %u)",
+				vs->layout.node_size);
 	if (vs->meta.nnodes > 0 &&
 		nblocks < hnswmm_extent_start(&vs->layout,
 									  (vs->meta.nnodes - 1) / vs->layout.nodes_per_extent + 1))
@@ -309,9 +317,10 @@ hnswmm_verify(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	memset(&vs, 0, sizeof(vs));
-	vs.index = hnswmm_open_for_inspection(PG_GETARG_OID(0));
+	/* ShareLock on the table, like amcheck's parent check: no writers */
+	vs.index = hnswmm_open_for_inspection(PG_GETARG_OID(0), ShareLock);
 	vs.heap = table_open(IndexGetRelation(RelationGetRelid(vs.index), false),
-						 AccessShareLock);
+						 ShareLock);
 	vs.heap_blocks = RelationGetNumberOfBlocks(vs.heap);
 	check_meta(&vs);
 	if (vs.meta.nnodes > 0)
@@ -333,7 +342,7 @@ hnswmm_verify(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(vs.deleted);
 	values[3] = Int64GetDatum(vs.duplicates);
 	values[4] = Int64GetDatum(vs.links);
-	table_close(vs.heap, AccessShareLock);
+	table_close(vs.heap, ShareLock);
 	index_close(vs.index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -47,7 +47,7 @@ while ($build->pumpable)
 }
 $build->finish;
 like($out, qr/CREATE INDEX/, 'the build finished');
-like($err, qr/hnswmm graph of 60000 vectors built in [0-9.]+ MB of memory/,
+like($err, qr/hnswmm graph of 60000 vectors built in [0-9.]+ [kM]B of memory/,
 	'the build says how much memory the graph took');
 ok($phases{'building index: building graph'}, 'the graph phase was reported')
   or diag(join(', ', keys %phases));
