@@ -28,13 +28,15 @@ import numpy as np
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import exact  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from hnswmm import exact  # noqa: E402
 import fmnist  # noqa: E402
-import vecsql  # noqa: E402
+from hnswmm import METRICS, register_vector  # noqa: E402
 
 FILE_QUERY_ROWS = 1000  # queries taken from the end of a --data file
 WARMUP_QUERIES = 50
 INDEX_NAME = "items_emb_idx"
+HNSWLIB_METRICS = ("cosine", "ip", "l2")  # hnswlib's spaces, named as hnswmm's metrics
 
 Search = Callable[[np.ndarray], Sequence[int]]
 
@@ -75,7 +77,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                    help="fmnist (Fashion-MNIST train, test set as queries) or a raw float32 file")
     p.add_argument("--dim", type=int, help="dimensions of a raw float32 --data file")
     p.add_argument("--queries", help="raw float32 query file (default: the last 1,000 rows of --data)")
-    p.add_argument("--metric", choices=sorted(vecsql.METRICS), default="l2")
+    p.add_argument("--metric", choices=HNSWLIB_METRICS, default="l2")
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=64)
     p.add_argument("--ef", type=ef_list, default="10,20,40,80,160", help="comma-separated ef_search values")
@@ -163,7 +165,7 @@ def sql_search(sql: str, settings: Sequence[str]) -> Callable[[], ContextManager
     @contextmanager
     def open_search() -> Iterator[Search]:
         with psycopg.connect(autocommit=True) as conn:
-            vecsql.register_vector(conn)
+            register_vector(conn)
             for setting in settings:
                 conn.execute(setting)
             cur = conn.cursor()
@@ -175,17 +177,26 @@ def sql_search(sql: str, settings: Sequence[str]) -> Callable[[], ContextManager
     return open_search
 
 
+def relation_mb(conn: psycopg.Connection, relation: str) -> float:
+    """Total size (with TOAST) of a table, or the size of an index, in MB."""
+    row = conn.execute("SELECT pg_total_relation_size(%s::regclass)", (relation,)).fetchone()
+    return row[0] / 2**20 if row else 0.0
+
+
 def load_table(conn: psycopg.Connection, base: np.ndarray) -> float:
-    """(Re)create and fill `items`; return the load time in seconds."""
+    """(Re)create and fill `items` by binary COPY; return the load time in seconds."""
     conn.execute("DROP TABLE IF EXISTS items")
     conn.execute(f"CREATE TABLE items (id int PRIMARY KEY, emb vector({base.shape[1]}))")
-    binary = vecsql.has_binary_io(conn)
+    vector_oid = register_vector(conn).oid
     start = time.perf_counter()
-    vecsql.copy_vectors(conn, "items", ["id", "emb"], [np.arange(len(base), dtype=np.int32)], base, binary)
+    with conn.cursor().copy("COPY items (id, emb) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["int4", vector_oid])
+        for row in enumerate(base):
+            copy.write_row(row)
     seconds = time.perf_counter() - start
     conn.execute("VACUUM ANALYZE items")
-    print(f"loaded {len(base):,} x {base.shape[1]} by {'binary' if binary else 'text'} COPY"
-          f" in {seconds:.1f} s; table {vecsql.relation_mb(conn, 'items'):.0f} MB", flush=True)
+    print(f"loaded {len(base):,} x {base.shape[1]} by binary COPY"
+          f" in {seconds:.1f} s; table {relation_mb(conn, 'items'):.0f} MB", flush=True)
     return seconds
 
 
@@ -200,12 +211,12 @@ def client_floor(args: argparse.Namespace, queries: np.ndarray) -> str:
 def build_hnswmm(conn: psycopg.Connection, args: argparse.Namespace) -> Build:
     """CREATE INDEX, timed; raises psycopg.Error when it fails."""
     create = (f"CREATE INDEX {INDEX_NAME} ON items USING hnswmm"
-              f" (emb {vecsql.METRICS[args.metric].opclass})"
+              f" (emb {METRICS[args.metric].opclass})"
               f" WITH (m = {args.m}, ef_construction = {args.ef_construction})")
     print(create, flush=True)
     start = time.perf_counter()
     conn.execute(create)
-    build = Build("hnswmm", time.perf_counter() - start, vecsql.relation_mb(conn, INDEX_NAME))
+    build = Build("hnswmm", time.perf_counter() - start, relation_mb(conn, INDEX_NAME))
     print(f"  built in {build.seconds:.1f} s, {build.size_mb:.1f} MB", flush=True)
     return build
 
@@ -213,21 +224,17 @@ def build_hnswmm(conn: psycopg.Connection, args: argparse.Namespace) -> Build:
 def bench_sql(args: argparse.Namespace, base: np.ndarray, queries: np.ndarray,
               true_dist: np.ndarray) -> tuple[list[Result], list[Build], list[str]]:
     """Exact scan, then hnswmm at each ef; notes say what was skipped."""
-    sql = f"SELECT id FROM items ORDER BY emb {vecsql.METRICS[args.metric].operator} %s LIMIT {args.k}"
+    sql = f"SELECT id FROM items ORDER BY emb {METRICS[args.metric].operator} %s LIMIT {args.k}"
     results: list[Result] = []
     notes: list[str] = []
     with psycopg.connect(autocommit=True) as conn:
-        vecsql.ensure_extension(conn)
-        vecsql.register_vector(conn)
+        conn.execute("CREATE EXTENSION IF NOT EXISTS hnswmm")
+        register_vector(conn)
         load_table(conn, base)
         notes.append(client_floor(args, queries))
         print(notes[-1], flush=True)
         exact_q = queries[:args.exact_queries]
         results.append(measure("exact SQL", None, sql_search(sql, []), args, base, exact_q, true_dist))
-        if not vecsql.has_index_am(conn):
-            notes.append("index access method hnswmm is missing: no hnswmm rows")
-            print(notes[-1], flush=True)
-            return results, [], notes
         try:
             build = build_hnswmm(conn, args)
         except psycopg.Error as e:
@@ -246,7 +253,7 @@ def bench_hnswlib(args: argparse.Namespace, base: np.ndarray, queries: np.ndarra
                   true_dist: np.ndarray) -> tuple[list[Result], Build]:
     """Build an hnswlib index on one thread and query it one query at a time."""
     import hnswlib
-    index = hnswlib.Index(space=vecsql.METRICS[args.metric].hnswlib_space, dim=base.shape[1])
+    index = hnswlib.Index(space=args.metric, dim=base.shape[1])
     index.init_index(max_elements=len(base), M=args.m, ef_construction=args.ef_construction)
     print(f"hnswlib: add_items of {len(base):,} vectors, 1 thread", flush=True)
     start = time.perf_counter()

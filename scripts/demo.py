@@ -1,9 +1,10 @@
 """`make demo`: Fashion-MNIST in Postgres, exact search, then the hnswmm index.
 
 Loads the 60,000 training images as vector(784) rows by binary COPY, shows
-the 5 nearest neighbours of a few test images by exact search, then (when the
-hnswmm access method exists) builds the index and shows the same searches
-through it, the plan, and recall@10 over 100 test images.
+the 5 nearest neighbours of a few test images by exact search, then builds
+the hnswmm index and shows the same searches through it, the plan, and
+recall@10 over 100 test images.  The `vector` adapters are those of the
+hnswmm Python package (python/hnswmm).
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import numpy as np
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import exact  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from hnswmm import exact  # noqa: E402
 import fmnist  # noqa: E402
-import vecsql  # noqa: E402
+from hnswmm import register_vector  # noqa: E402
 
 SHOWN_QUERIES = 5
 SHOWN_NEIGHBOURS = 5
@@ -36,19 +38,27 @@ def section(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
-def load_items(conn: psycopg.Connection, images: np.ndarray, labels: np.ndarray,
-               binary: bool) -> None:
-    """Create and fill `items (id, label, emb)` by COPY and report the time."""
+def relation_mb(conn: psycopg.Connection, relation: str) -> float:
+    """Total size (with TOAST) of a table, or the size of an index, in MB."""
+    row = conn.execute("SELECT pg_total_relation_size(%s::regclass)", (relation,)).fetchone()
+    return row[0] / 2**20 if row else 0.0
+
+
+def load_items(conn: psycopg.Connection, images: np.ndarray, labels: np.ndarray) -> None:
+    """Create and fill `items (id, label, emb)` by binary COPY and report the time."""
     conn.execute("DROP TABLE IF EXISTS items")
     conn.execute(f"CREATE TABLE items (id int PRIMARY KEY, label int, emb vector({images.shape[1]}))")
+    vector_oid = register_vector(conn).oid
     start = time.perf_counter()
-    ids = np.arange(len(images), dtype=np.int32)
-    vecsql.copy_vectors(conn, "items", ["id", "label", "emb"], [ids, labels], images, binary)
+    with conn.cursor().copy("COPY items (id, label, emb) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["int4", "int4", vector_oid])
+        for row in zip(range(len(images)), labels.tolist(), images):
+            copy.write_row(row)
     seconds = time.perf_counter() - start
     conn.execute("VACUUM ANALYZE items")
-    print(f"loaded {len(images):,} rows by {'binary' if binary else 'text'} COPY in {seconds:.1f} s"
+    print(f"loaded {len(images):,} rows by binary COPY in {seconds:.1f} s"
           f" ({len(images) / seconds:,.0f} rows/s); table with TOAST and primary key"
-          f" {vecsql.relation_mb(conn, 'items'):.0f} MB")
+          f" {relation_mb(conn, 'items'):.0f} MB")
 
 
 def search(conn: psycopg.Connection, query: np.ndarray, k: int) -> tuple[Neighbours, float]:
@@ -110,24 +120,21 @@ def main() -> int:
     numbers = pick_queries(test_labels, SHOWN_QUERIES)
     shown = tests[numbers]
     with psycopg.connect(autocommit=True) as conn:
-        vecsql.ensure_extension(conn)
-        binary = vecsql.register_vector(conn)
+        conn.execute("CREATE EXTENSION IF NOT EXISTS hnswmm")
+        register_vector(conn)
         section(f"Fashion-MNIST: {len(images):,} training images of {images.shape[1]} pixels"
                 f" into items (id int PRIMARY KEY, label int, emb vector({images.shape[1]}))")
-        load_items(conn, images, labels, binary)
+        load_items(conn, images, labels)
 
         section(f"exact search (sequential scan), {SHOWN_NEIGHBOURS} nearest: "
                 "SELECT id, label, emb <-> $1 FROM items ORDER BY emb <-> $1 LIMIT 5")
         exact_answers = show_searches(conn, shown, numbers, test_labels)
 
-        if not vecsql.has_index_am(conn):
-            section("index access method hnswmm is not installed yet: skipping the index part")
-            return 0
         section(INDEX_SQL)
         start = time.perf_counter()
         conn.execute(INDEX_SQL)
         print(f"built in {time.perf_counter() - start:.1f} s;"
-              f" index size {vecsql.relation_mb(conn, 'items_emb_idx'):.1f} MB")
+              f" index size {relation_mb(conn, 'items_emb_idx'):.1f} MB")
 
         conn.execute(f"SET hnswmm.ef_search = {EF_SEARCH}")
         section(f"the same searches through the index (SET hnswmm.ef_search = {EF_SEARCH})")

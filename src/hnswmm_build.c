@@ -242,7 +242,6 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	uint32		id;
 	bool		indexable;
 
-	bs->heap_tuples += 1;
 	if (isnull[0])
 		return;
 	v = DatumGetVector(values[0]);
@@ -395,8 +394,8 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	write_metapage(&bs, NULL, true);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
-	table_index_build_scan(heap, index, indexInfo, true, true,
-						   build_callback, &bs, NULL);
+	bs.heap_tuples = table_index_build_scan(heap, index, indexInfo, true, true,
+											build_callback, &bs, NULL);
 	if (bs.have_layout && bs.nnodes % bs.layout.nodes_per_extent != 0)
 		flush_extent(&bs, bs.nnodes / bs.layout.nodes_per_extent);
 

@@ -391,21 +391,35 @@ init_upper_record(const HnswmmLayout *layout, Page page, int level)
 	return offset;
 }
 
+static uint32 *
+link_field(HnswmmNode *node, HnswmmLink link)
+{
+	return link == HNSWMM_LINK_DUP ? &node->dup_next : &node->ring_next;
+}
+
 /*
  * Append a node without neighbours: its vector, its level-0 record and, if
  * *level > 0, its upper record (*level is lowered if the extent's upper
- * pages are full).  The node count in the metapage goes up in the same WAL
- * record as the node's record, so a node exists exactly when it is whole.
+ * pages are full).  In the same WAL record as the node's record and the
+ * node count, the node is linked in: put on the ring right after node
+ * `after` (link HNSWMM_LINK_RING), or onto the duplicate chain of `after`
+ * (HNSWMM_LINK_DUP).  The first graph node (`after` invalid) is a ring of
+ * one and becomes the entry point.  A node thus exists exactly when it is
+ * whole and reachable; a crash cannot leave it halfway.
  */
 uint32
 hnswmm_append_node(Relation index, const HnswmmLayout *layout,
-				   const float *vec, ItemPointer tid, int *level, uint8 flags)
+				   const float *vec, ItemPointer tid, int *level, uint8 flags,
+				   HnswmmLink link, uint32 after)
 {
 	Buffer		metabuf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
 	Buffer		gbuf;
 	Buffer		ubuf = InvalidBuffer;
+	Buffer		abuf = InvalidBuffer;
 	GenericXLogState *state;
 	HnswmmMetaPage meta;
+	Page		gpage;
+	HnswmmNode *node;
 	uint32		id;
 	uint32		extent;
 	uint32		upper_page = 0;
@@ -425,6 +439,7 @@ hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 	if (*level > 0)
 		*level = choose_upper_page(index, layout, extent, *level, &upper_page);
 
+	/* locks in block order of kind: metapage, node, upper, predecessor */
 	gbuf = ReadBuffer(index, hnswmm_node_block(layout, id));
 	LockBuffer(gbuf, BUFFER_LOCK_EXCLUSIVE);
 	if (*level > 0)
@@ -433,28 +448,45 @@ hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 						  layout->graph_pages + upper_page);
 		LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
 	}
+	if (after != HNSWMM_INVALID_NODE &&
+		hnswmm_node_block(layout, after) != BufferGetBlockNumber(gbuf))
+	{
+		abuf = ReadBuffer(index, hnswmm_node_block(layout, after));
+		LockBuffer(abuf, BUFFER_LOCK_EXCLUSIVE);
+	}
 	state = GenericXLogStart(index);
 	meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
 	if (*level > 0)
 		upper_offset = init_upper_record(layout,
 										 GenericXLogRegisterBuffer(state, ubuf, 0),
 										 *level);
-	init_node_record(layout, GenericXLogRegisterBuffer(state, gbuf, 0), id, tid,
-					 *level, flags, upper_page, upper_offset);
+	gpage = GenericXLogRegisterBuffer(state, gbuf, 0);
+	init_node_record(layout, gpage, id, tid, *level, flags, upper_page, upper_offset);
+	node = hnswmm_page_node(layout, gpage, id);
+	if (after == HNSWMM_INVALID_NODE)
+	{
+		node->ring_next = id;
+		meta->entry_node = id;
+		meta->entry_level = *level;
+	}
+	else
+	{
+		Page		apage = BufferIsValid(abuf) ? GenericXLogRegisterBuffer(state, abuf, 0) : gpage;
+		uint32	   *prev = link_field(hnswmm_page_node(layout, apage, after), link);
+
+		*link_field(node, link) = *prev;
+		*prev = id;
+	}
 	meta->nnodes = id + 1;
 	GenericXLogFinish(state);
 
+	if (BufferIsValid(abuf))
+		UnlockReleaseBuffer(abuf);
 	if (BufferIsValid(ubuf))
 		UnlockReleaseBuffer(ubuf);
 	UnlockReleaseBuffer(gbuf);
 	UnlockReleaseBuffer(metabuf);
 	return id;
-}
-
-static uint32 *
-link_field(HnswmmNode *node, HnswmmLink link)
-{
-	return link == HNSWMM_LINK_DUP ? &node->dup_next : &node->ring_next;
 }
 
 /*
@@ -485,31 +517,50 @@ hnswmm_replace_link(Relation index, const HnswmmLayout *layout, uint32 id,
 }
 
 /*
- * Put node id, not reachable through this link yet, right after node
- * `after` on a singly linked chain (duplicates) or ring.
+ * Take node id, which VACUUM removed, off the ring, and flag it DELETED in
+ * the same WAL record; prev is its predecessor on the ring.  Returns false
+ * if prev no longer points at id.
  */
-void
-hnswmm_push_link(Relation index, const HnswmmLayout *layout, HnswmmLink link,
-				 uint32 after, uint32 id)
+bool
+hnswmm_unlink_from_ring(Relation index, const HnswmmLayout *layout,
+						uint32 prev, uint32 id)
 {
-	uint32		mine = HNSWMM_INVALID_NODE;
+	Buffer		pbuf = ReadBuffer(index, hnswmm_node_block(layout, prev));
+	Buffer		nbuf = InvalidBuffer;
+	GenericXLogState *state;
+	HnswmmNode *pnode;
+	HnswmmNode *node;
+	Page		ppage;
 
-	for (;;)
+	/* lock in block order: the two nodes may share a page */
+	if (hnswmm_node_block(layout, id) != BufferGetBlockNumber(pbuf))
+		nbuf = ReadBuffer(index, hnswmm_node_block(layout, id));
+	if (BufferIsValid(nbuf) && BufferGetBlockNumber(nbuf) < BufferGetBlockNumber(pbuf))
+		LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
+	LockBuffer(pbuf, BUFFER_LOCK_EXCLUSIVE);
+	if (BufferIsValid(nbuf) && BufferGetBlockNumber(nbuf) > BufferGetBlockNumber(pbuf))
+		LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
+
+	pnode = hnswmm_page_node(layout, BufferGetPage(pbuf), prev);
+	if (pnode->ring_next != id)
 	{
-		HnswmmNodeInfo info;
-		uint32		next;
-
-		hnswmm_read_node(index, layout, after, &info);
-		next = link == HNSWMM_LINK_DUP ? info.dup_next : info.ring_next;
-		if (next != mine)
-		{
-			/* nobody else writes this link of id yet */
-			hnswmm_replace_link(index, layout, id, link, mine, next);
-			mine = next;
-		}
-		if (hnswmm_replace_link(index, layout, after, link, mine, id))
-			break;
+		if (BufferIsValid(nbuf))
+			UnlockReleaseBuffer(nbuf);
+		UnlockReleaseBuffer(pbuf);
+		return false;
 	}
+	state = GenericXLogStart(index);
+	ppage = GenericXLogRegisterBuffer(state, pbuf, 0);
+	pnode = hnswmm_page_node(layout, ppage, prev);
+	node = hnswmm_page_node(layout, BufferIsValid(nbuf) ?
+							GenericXLogRegisterBuffer(state, nbuf, 0) : ppage, id);
+	pnode->ring_next = node->ring_next;
+	node->flags |= HNSWMM_NODE_DELETED;
+	GenericXLogFinish(state);
+	if (BufferIsValid(nbuf))
+		UnlockReleaseBuffer(nbuf);
+	UnlockReleaseBuffer(pbuf);
+	return true;
 }
 
 /* Make node id the entry point if it is above the current one */

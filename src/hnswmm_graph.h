@@ -40,12 +40,13 @@ extern void hnswmm_set_node_flags(Relation index, const HnswmmLayout *layout,
 								  uint32 id, uint8 set, bool clear_tid);
 extern uint32 hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 								 const float *vec, ItemPointer tid, int *level,
-								 uint8 flags);
+								 uint8 flags, HnswmmLink link, uint32 after);
 extern bool hnswmm_replace_link(Relation index, const HnswmmLayout *layout,
 								uint32 id, HnswmmLink link, uint32 expected,
 								uint32 next);
-extern void hnswmm_push_link(Relation index, const HnswmmLayout *layout,
-							 HnswmmLink link, uint32 after, uint32 id);
+
+extern bool hnswmm_unlink_from_ring(Relation index, const HnswmmLayout *layout,
+									uint32 prev, uint32 id);
 extern void hnswmm_update_entry(Relation index, uint32 id, int level, bool force);
 extern void hnswmm_set_dimensions(Relation index, int dimensions,
 								  HnswmmMetaPageData *out);

@@ -39,11 +39,11 @@ page_replace_list(void *arg, uint32 id, int level, const uint32 *expected,
 }
 
 /*
- * Drop from the search results what must not be linked: the node itself
- * and nodes VACUUM has marked dead or deleted.  Returns the new count.
+ * Drop from the search results what must not be linked: nodes VACUUM has
+ * marked dead or deleted.  Returns the new count.
  */
 static int
-keep_linkable(Relation index, const HnswmmLayout *layout, uint32 self,
+keep_linkable(Relation index, const HnswmmLayout *layout,
 			  HnswmmCandidate *found, int n)
 {
 	int			kept = 0;
@@ -52,8 +52,6 @@ keep_linkable(Relation index, const HnswmmLayout *layout, uint32 self,
 	{
 		HnswmmNodeInfo info;
 
-		if (found[i].id == self)
-			continue;
 		hnswmm_read_node(index, layout, found[i].id, &info);
 		if (info.flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED))
 			continue;
@@ -62,24 +60,13 @@ keep_linkable(Relation index, const HnswmmLayout *layout, uint32 self,
 	return kept;
 }
 
-/*
- * Link node id, just appended as a graph node, into the layers it was
- * searched in.  It goes on the ring first, after its closest live
- * neighbour, so that every node a search can reach is on the ring (a
- * concurrent insert may then put its own node after this one).
- */
+/* Link node id, just appended as a graph node, into the layers it was searched in */
 static void
-link_node(HnswmmReader *reader, uint32 id, int top, uint32 entry,
+link_node(HnswmmReader *reader, uint32 id, int top,
 		  HnswmmCandidate **found, int *nfound)
 {
-	Relation	index = reader->index;
 	uint32	   *chosen = palloc(sizeof(uint32) * reader->layout.m);
 	HnswmmListStore store = {page_read_list, page_replace_list, reader, reader->layout.m};
-
-	for (int l = top; l >= 0; l--)
-		nfound[l] = keep_linkable(index, &reader->layout, id, found[l], nfound[l]);
-	hnswmm_push_link(index, &reader->layout, HNSWMM_LINK_RING,
-					 nfound[0] > 0 ? found[0][0].id : entry, id);
 
 	for (int l = top; l >= 0; l--)
 	{
@@ -91,22 +78,6 @@ link_node(HnswmmReader *reader, uint32 id, int top, uint32 entry,
 			hnswmm_add_links(reader, &store, chosen[i], l, &id, 1);
 	}
 	pfree(chosen);
-}
-
-/* A live graph node holding exactly vec, if the search met one */
-static uint32
-live_duplicate(HnswmmReader *reader, const float *vec,
-			   const HnswmmCandidate *found, int n)
-{
-	uint32		head = hnswmm_find_duplicate(reader, vec, found, n);
-	HnswmmNodeInfo info;
-
-	if (head == HNSWMM_INVALID_NODE)
-		return head;
-	hnswmm_read_node(reader->index, &reader->layout, head, &info);
-	if (info.flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED))
-		return HNSWMM_INVALID_NODE;
-	return head;
 }
 
 /*
@@ -132,19 +103,23 @@ insert_into_graph(Relation index, const HnswmmMetaPageData *meta,
 		found[l] = palloc(sizeof(HnswmmCandidate) * (ef + 1));
 	top = hnswmm_search_for_insert(&pg.graph, vec, meta->entry_node,
 								   meta->entry_level, level, ef, found, nfound);
-	head = live_duplicate(reader, vec, found[0], nfound[0]);
+	for (int l = top; l >= 0; l--)
+		nfound[l] = keep_linkable(index, &reader->layout, found[l], nfound[l]);
+	head = hnswmm_find_duplicate(reader, vec, found[0], nfound[0]);
 	if (head != HNSWMM_INVALID_NODE)
 	{
 		int			no_layers = 0;
 
-		id = hnswmm_append_node(index, &reader->layout, vec, tid, &no_layers,
-								HNSWMM_NODE_DUPLICATE);
-		hnswmm_push_link(index, &reader->layout, HNSWMM_LINK_DUP, head, id);
+		hnswmm_append_node(index, &reader->layout, vec, tid, &no_layers,
+						   HNSWMM_NODE_DUPLICATE, HNSWMM_LINK_DUP, head);
 	}
 	else
 	{
-		id = hnswmm_append_node(index, &reader->layout, vec, tid, &level, 0);
-		link_node(reader, id, Min(top, level), meta->entry_node, found, nfound);
+		/* on the ring after its closest live neighbour */
+		id = hnswmm_append_node(index, &reader->layout, vec, tid, &level, 0,
+								HNSWMM_LINK_RING,
+								nfound[0] > 0 ? found[0][0].id : meta->entry_node);
+		link_node(reader, id, Min(top, level), found, nfound);
 		if (level > meta->entry_level)
 			hnswmm_update_entry(index, id, level, false);
 	}
@@ -180,14 +155,8 @@ insert_vector(Relation index, Vector *v, ItemPointer tid)
 		hnswmm_get_meta(index, &meta);
 	}
 	if (meta.entry_node == HNSWMM_INVALID_NODE)
-	{
-		uint32		id = hnswmm_append_node(index, &layout, vec, tid, &level, 0);
-
-		/* the first graph node is a ring of one */
-		hnswmm_replace_link(index, &layout, id, HNSWMM_LINK_RING,
-							HNSWMM_INVALID_NODE, id);
-		hnswmm_update_entry(index, id, level, true);
-	}
+		hnswmm_append_node(index, &layout, vec, tid, &level, 0,
+						   HNSWMM_LINK_RING, HNSWMM_INVALID_NODE);
 	else
 		insert_into_graph(index, &meta, vec, tid, level);
 	UnlockPage(index, HNSWMM_UPDATE_LOCK, mode);

@@ -353,8 +353,9 @@ prune_chain(VacuumState *vs, uint32 head)
 }
 
 /*
- * Take the removed nodes off the ring: walk it from the entry point, which
- * stays, splicing out every removed successor.  Inserts never put a node
+ * Take the removed nodes off the ring and flag them DELETED, each in one
+ * WAL record: walk the ring from the entry point, which stays, splicing out
+ * every removed successor.  Inserts never put a node
  * after a removed one: they link only live nodes, and the entry point
  * moved off removed nodes with inserts locked out.
  */
@@ -376,7 +377,6 @@ prune_ring(VacuumState *vs)
 	while (steps++ < limit)
 	{
 		HnswmmNodeInfo info;
-		HnswmmNodeInfo next;
 
 		CHECK_FOR_INTERRUPTS();
 		hnswmm_read_node(vs->index, &vs->layout, cur, &info);
@@ -384,10 +384,9 @@ prune_ring(VacuumState *vs)
 			break;
 		if (info.ring_next < vs->nnodes && IS_REMOVED(vs, info.ring_next))
 		{
-			/* splice it out, then look at cur's new successor */
-			hnswmm_read_node(vs->index, &vs->layout, info.ring_next, &next);
-			hnswmm_replace_link(vs->index, &vs->layout, cur, HNSWMM_LINK_RING,
-								info.ring_next, next.ring_next);
+			/* splice it out and delete it, then look at cur's new successor */
+			if (hnswmm_unlink_from_ring(vs->index, &vs->layout, cur, info.ring_next))
+				vs->deleted++;
 			continue;
 		}
 		cur = info.ring_next;

@@ -24,7 +24,7 @@ from psycopg.pq import Format
 from psycopg.types import TypeInfo
 from psycopg.types.array import ListBinaryDumper, ListDumper
 
-from .vector import as_vector, from_binary, from_text, to_binary, to_text
+from .vector import Floats, as_vector, from_binary, from_text, to_binary, to_text
 
 # The `vector` type of hnswmm, else pgvector's (same name and formats).
 _FIND_TYPE = """
@@ -73,14 +73,14 @@ class VectorBinaryDumper(Dumper):
 class VectorTextLoader(Loader):
     format = Format.TEXT
 
-    def load(self, data: Buffer) -> np.ndarray:
+    def load(self, data: Buffer) -> Floats:
         return from_text(data)
 
 
 class VectorBinaryLoader(Loader):
     format = Format.BINARY
 
-    def load(self, data: Buffer) -> np.ndarray:
+    def load(self, data: Buffer) -> Floats:
         return from_binary(data)
 
 
@@ -105,11 +105,11 @@ class _VectorListMixin:
             return _LIST_AS_VECTOR
         return super().get_key(obj, format)  # type: ignore[misc]
 
-    def upgrade(self, obj: list[Any], format: PyFormat) -> Dumper:
+    def upgrade(self, obj: list[Any], format: PyFormat) -> Any:  # a Dumper
         if is_float_list(obj):
             fmt = Format.TEXT if format == PyFormat.TEXT else Format.BINARY
             return self.vector_dumpers[fmt](list, self._tx)
-        return super().upgrade(obj, format)  # type: ignore[misc, no-any-return]
+        return super().upgrade(obj, format)  # type: ignore[misc]
 
 
 class _VectorListDumper(_VectorListMixin, ListDumper):
@@ -139,9 +139,10 @@ def register_types(context: AdaptContext, vtype: VectorType, lists: bool = True)
     TypeInfo("vector", vtype.oid, vtype.array_oid).register(context)  # vector[]
     dumpers = {base.format: type(base.__name__, (base,), {"oid": vtype.oid})
                for base in (VectorTextDumper, VectorBinaryDumper)}
-    for fmt in (Format.TEXT, Format.BINARY):  # the last one registered serves %s
-        adapters.register_dumper(np.ndarray, dumpers[fmt])
-        adapters.register_loader(vtype.oid, VectorTextLoader if fmt == Format.TEXT else VectorBinaryLoader)
+    adapters.register_dumper(np.ndarray, dumpers[Format.TEXT])
+    adapters.register_dumper(np.ndarray, dumpers[Format.BINARY])  # the last one registered serves %s
+    adapters.register_loader(vtype.oid, VectorTextLoader)
+    adapters.register_loader(vtype.oid, VectorBinaryLoader)
     if lists:
         # Text last, as psycopg does, so other lists are dumped as before;
         # lists of floats are still sent in binary for %s.

@@ -10,8 +10,11 @@ import struct
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import psycopg
 
+Floats = npt.NDArray[np.float32]  # a vector, or vectors as rows
+Array = npt.NDArray[Any]
 MAX_DIM = 16000
 _HEADER = struct.Struct(">hh")  # dimensions, unused (0)
 _NUMBER_KINDS = "iuf"  # numpy kinds that convert to float4: ints and floats
@@ -26,7 +29,7 @@ class InvalidVector(psycopg.DataError, ValueError):
     """
 
 
-def as_vector(obj: Any) -> np.ndarray:
+def as_vector(obj: Any) -> Floats:
     """`obj` (a numpy array or a sequence of numbers) as a contiguous 1-D
     float32 array, checked the way the server checks a vector."""
     if isinstance(obj, np.ndarray) and obj.dtype == np.float32 and obj.ndim == 1:
@@ -43,7 +46,7 @@ def as_vector(obj: Any) -> np.ndarray:
     return vec
 
 
-def as_matrix(obj: Any, dim: int | None = None) -> np.ndarray:
+def as_matrix(obj: Any, dim: int | None = None) -> Floats:
     """`obj` as a C-contiguous 2-D float32 array of vectors (one a row),
     checked like `as_vector`; with `dim`, every row must have that many
     dimensions."""
@@ -60,7 +63,7 @@ def as_matrix(obj: Any, dim: int | None = None) -> np.ndarray:
     return mat
 
 
-def _numbers(obj: Any) -> np.ndarray:
+def _numbers(obj: Any) -> Array:
     """obj as a numpy array of ints or floats (no copy when it is one)."""
     try:
         raw = np.asarray(obj)
@@ -71,7 +74,7 @@ def _numbers(obj: Any) -> np.ndarray:
     return raw
 
 
-def check_finite(values: np.ndarray, original: np.ndarray | None = None) -> None:
+def check_finite(values: Array, original: Array | None = None) -> None:
     """Raise InvalidVector naming the first value that is NaN, infinite, or
     (given the original array) out of the float4 range."""
     finite = np.isfinite(values)
@@ -85,18 +88,18 @@ def check_finite(values: np.ndarray, original: np.ndarray | None = None) -> None
     raise InvalidVector(f"vectors must not contain NaN or infinity: {value} at {position}")
 
 
-def to_binary(vec: np.ndarray) -> bytes:
+def to_binary(vec: Array) -> bytes:
     """The binary form of a checked vector (see `as_vector`)."""
     return _HEADER.pack(vec.size, 0) + vec.astype(">f4").tobytes()
 
 
-def to_text(vec: np.ndarray) -> bytes:
+def to_text(vec: Array) -> bytes:
     """The text form of a checked vector, each value the shortest text that
     reads back as the same float4."""
     return ("[" + ",".join(map(str, vec)) + "]").encode()
 
 
-def from_binary(data: Any) -> np.ndarray:
+def from_binary(data: Any) -> Floats:
     """A float32 array from the binary form."""
     dim, _ = _HEADER.unpack_from(data)
     if dim < 1 or len(data) != _HEADER.size + 4 * dim:
@@ -104,7 +107,7 @@ def from_binary(data: Any) -> np.ndarray:
     return np.frombuffer(data, ">f4", dim, _HEADER.size).astype(np.float32)
 
 
-def from_text(data: Any) -> np.ndarray:
+def from_text(data: Any) -> Floats:
     """A float32 array from the text form."""
     text = bytes(data).decode("ascii").strip()
     if len(text) < 3 or text[0] != "[" or text[-1] != "]":

@@ -1,23 +1,26 @@
-"""Exact k nearest neighbours with numpy (ground truth) and recall@k.
+"""Exact k nearest neighbours with numpy (the ground truth of recall).
 
 Distances follow the SQL operators: l2 is the Euclidean distance (<->), ip
-the negative inner product (<#>), cosine 1 - cos (<=>).  Candidates come from
-batched float32 matrix products and are re-ranked in float64, so near-ties
-are ordered as exactly as Postgres orders them.
+the negative inner product (<#>), cosine 1 - cos (<=>) and l1 the taxicab
+distance (<+>).  Candidates come from batched float32 matrix products and
+are re-ranked in float64, so near-ties come out in the server's order.
 """
 from __future__ import annotations
 
 import numpy as np
+from .vector import Array
 
-SCORE_CELLS = 32 * 2**20  # query x row scores held at once (128 MB)
+SCORE_CELLS = 16 * 2**20  # query x row scores held at once (64 MB)
 EXTRA_CANDIDATES = 32
 
 
-def distances(metric: str, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def distances(metric: str, q: Array, rows: Array) -> Array:
     """Exact (float64) distances from one query to some rows."""
     q64, r64 = q.astype(np.float64), rows.astype(np.float64)
     if metric == "l2":
         return np.sqrt(((r64 - q64) ** 2).sum(axis=-1))
+    if metric == "l1":
+        return np.abs(r64 - q64).sum(axis=-1)
     if metric == "ip":
         return -(r64 @ q64)
     if metric == "cosine":
@@ -26,9 +29,10 @@ def distances(metric: str, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown metric {metric!r}")
 
 
-def _approx_scores(metric: str, base: np.ndarray, base_sq: np.ndarray,
-                   queries: np.ndarray) -> np.ndarray:
+def _scores(metric: str, base: Array, base_sq: Array, queries: Array) -> Array:
     """Float32 scores that order like the distances (smaller is nearer)."""
+    if metric == "l1":
+        return np.stack([np.abs(base - q).sum(axis=1) for q in queries])
     dots = queries @ base.T
     if metric == "l2":
         return base_sq[None, :] - 2.0 * dots
@@ -38,37 +42,36 @@ def _approx_scores(metric: str, base: np.ndarray, base_sq: np.ndarray,
     return -dots / np.maximum(qn * np.sqrt(base_sq)[None, :], 1e-30)
 
 
-def exact_knn(metric: str, base: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Ids (row numbers of base) and distances of the k nearest rows of each query."""
+def exact_knn(metric: str, base: Array, queries: Array, k: int) -> tuple[Array, Array]:
+    """Row numbers in base and distances of the k nearest rows of each query."""
     k = min(k, len(base))
     pool = min(len(base), k + EXTRA_CANDIDATES)
     base_sq = (base.astype(np.float32) ** 2).sum(axis=1)
     ids = np.empty((len(queries), k), np.int64)
     dist = np.empty((len(queries), k), np.float64)
-    batch_size = max(1, SCORE_CELLS // len(base))
-    for start in range(0, len(queries), batch_size):
-        batch = queries[start:start + batch_size]
-        scores = _approx_scores(metric, base, base_sq, batch)
+    batch = max(1, SCORE_CELLS // max(len(base), 1))
+    for start in range(0, len(queries), batch):
+        scores = _scores(metric, base, base_sq, queries[start:start + batch])
         cand = np.argpartition(scores, pool - 1, axis=1)[:, :pool]
-        for j, q in enumerate(batch):
+        for j, q in enumerate(queries[start:start + batch]):
             d = distances(metric, q, base[cand[j]])
             order = np.argsort(d, kind="stable")[:k]
             ids[start + j], dist[start + j] = cand[j][order], d[order]
     return ids, dist
 
 
-def recall_at_k(metric: str, base: np.ndarray, queries: np.ndarray,
-                found: np.ndarray, true_dist: np.ndarray) -> float:
+def recall_at_k(metric: str, base: Array, queries: Array,
+                found: Array, true_dist: Array) -> float:
     """Fraction of the k results that are true k nearest neighbours.
 
     A result counts when its exact distance is within the k-th true
-    distance, so ties at the k-th place are not counted as misses.
-    found holds row numbers of base, -1 for a missing result.
+    distance, so ties at the k-th place are no misses.  found holds row
+    numbers of base, -1 for a missing result.
     """
     k = true_dist.shape[1]
     hits = 0
-    for q, ids, td in zip(queries, found, true_dist):
-        ids = np.unique(ids[:k][ids[:k] >= 0])
+    for q, row, td in zip(queries, found, true_dist):
+        ids = np.unique(row[:k][row[:k] >= 0])
         if len(ids):
             d = distances(metric, q, base[ids])
             hits += int((d <= td[-1] + 1e-9 * max(1.0, abs(td[-1]))).sum())

@@ -1,0 +1,92 @@
+"""`python3 -m hnswmm semantic-search`: answer questions from the
+PostgreSQL manual.
+
+The manual's HTML pages (Debian's postgresql-doc-15) are split into
+passages, embedded (a local sentence-transformers model when there is one,
+else LSA fitted on the passages), stored in a VectorStore table with a
+cosine hnswmm index, and each question is embedded the same way and
+answered with the nearest passages.
+"""
+from __future__ import annotations
+
+import argparse
+import textwrap
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import psycopg
+
+from .docs import Passage, load_passages
+from .embed import Embedder, choose_embedder
+from .store import SearchResult, VectorStore
+
+SNIPPET_CHARS = 320
+
+
+def index_passages(conn: psycopg.Connection[Any], table: str, passages: Sequence[Passage],
+                   embedder: Embedder, m: int = 16, ef_construction: int = 64,
+                   progress: bool = True) -> VectorStore:
+    """Embed the passages and store them in a new table with an index."""
+    texts = [p.for_embedding() for p in passages]
+    t = time.perf_counter()
+    embedder.fit(texts)
+    vectors = embedder.embed(texts)
+    print(f"embedded with {embedder.name} in {time.perf_counter() - t:.1f} s")
+    store = VectorStore(conn, table, embedder.dim, metric="cosine")
+    store.drop()
+    store.create()
+    t = time.perf_counter()
+    store.add(vectors, [p.text for p in passages],
+              [{"page": p.page, "title": p.title, "section": p.section} for p in passages], progress=progress)
+    store.create_index(m=m, ef_construction=ef_construction)
+    print(f"stored in table {table} and indexed (hnswmm, vector_cosine_ops) in {time.perf_counter() - t:.1f} s")
+    return store
+
+
+def format_hits(question: str, hits: Sequence[SearchResult], ms: float) -> str:
+    """A question and its passages, nearest first, as text to print."""
+    lines = [f"\nQ: {question}  (embedded and searched in {ms:.1f} ms)"]
+    if not hits:
+        lines.append("     no passage found: none of the question's words are in the corpus")
+    for rank, hit in enumerate(hits, 1):
+        meta = hit.metadata or {}
+        where = meta.get("title", "?")
+        if meta.get("section") and meta.get("section") != where:
+            where += f" / {meta['section']}"
+        lines.append(f"{rank:3d}. [{hit.distance:.3f}] {where}  ({meta.get('page', '?')})")
+        lines.append(textwrap.fill(textwrap.shorten(hit.text or "", SNIPPET_CHARS, placeholder=" ..."),
+                                   width=96, initial_indent="       ", subsequent_indent="       "))
+    return "\n".join(lines)
+
+
+def ask(store: VectorStore, embedder: Embedder, question: str, k: int,
+        ef_search: int | None) -> tuple[list[SearchResult], float]:
+    """The k passages nearest to a question and the time taken in ms."""
+    t = time.perf_counter()
+    vector = embedder.embed([question])[0]
+    if not np.any(vector):  # no word of the question is in the corpus
+        return [], (time.perf_counter() - t) * 1000
+    hits = store.search(vector, k=k, ef_search=ef_search)
+    return hits, (time.perf_counter() - t) * 1000
+
+
+def run(args: argparse.Namespace) -> int:
+    t = time.perf_counter()
+    passages = load_passages(Path(args.docs), args.max_pages)
+    pages = len({p.page for p in passages})
+    print(f"corpus: {len(passages):,} passages from {pages:,} pages of {args.docs}"
+          f" in {time.perf_counter() - t:.1f} s")
+    embedder = choose_embedder(args.model, args.lsa_dim)
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        store = index_passages(conn, args.table, passages, embedder, args.m, args.ef_construction,
+                               args.progress)
+        try:
+            for question in args.questions:
+                hits, ms = ask(store, embedder, question, args.k, args.ef_search)
+                print(format_hits(question, hits, ms))
+        finally:
+            if not args.keep:
+                store.drop()
+    return 0

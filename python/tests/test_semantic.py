@@ -1,0 +1,155 @@
+"""The semantic search pieces: passages from HTML, the LSA embedder, the
+sentence-transformers loader (with a stand-in module), and search over a
+small corpus."""
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pytest
+
+from hnswmm.docs import load_passages, page_passages
+from hnswmm.vector import Array
+from hnswmm.embed import (DEFAULT_ST_MODEL, LsaEmbedder, SentenceTransformerEmbedder, choose_embedder,
+                          local_model)
+from hnswmm.semantic import ask, format_hits, index_passages
+
+pytest.importorskip("sklearn", reason="LSA needs scikit-learn: apt-get install python3-sklearn")
+
+PAGE = """<?xml version="1.0"?><html><head><title>{title}</title></head><body>
+<div class="navheader"><a href="x.html">Prev</a> Next</div>
+<div class="toc"><dl><dt>contents that must not be indexed</dt></dl></div>
+<h2 class="title">{title}</h2><p>{intro}</p>
+<h3>{section}</h3><p>{body}</p><ul><li>{item}</li></ul>
+<div class="navfooter">Home &amp; up</div></body></html>"""
+
+TOPICS = {
+    "cats.html": ("Cats", "Cats are small domesticated felines that purr and chase mice around the house all day long.",
+                  "Feeding", "Cats eat fish and meat, drink water and sleep for many hours after their meal every day.",
+                  "A cat grooms its fur with its tongue and sharpens its claws on furniture and trees."),
+    "ships.html": ("Ships", "Ships are large vessels that sail across oceans carrying cargo containers between harbours.",
+                   "Engines", "Modern ships burn heavy fuel in diesel engines that turn propellers beneath the hull.",
+                   "A captain steers the ship through storms and waves using charts, radar and the compass."),
+    "bread.html": ("Bread", "Bread is baked from flour, water, salt and yeast in a hot oven until the crust is brown.",
+                   "Dough", "Knead the dough for ten minutes, let the yeast make it rise, then shape loaves for baking.",
+                   "Sourdough bread uses a starter of wild yeast and lactic bacteria instead of dried yeast."),
+    "trains.html": ("Trains", "Trains run on steel rails and carry passengers between stations in cities and towns.",
+                    "Signals", "Railway signals tell the driver of a train when the track ahead is clear to enter safely.",
+                    "A locomotive pulls the carriages, and the conductor checks the tickets of the passengers."),
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    for name, (title, intro, section, body, item) in TOPICS.items():
+        (tmp_path / name).write_text(PAGE.format(title=title, intro=intro, section=section, body=body, item=item))
+    return tmp_path
+
+
+def test_page_passages(corpus: Path) -> None:
+    passages = page_passages(corpus / "cats.html", words=20)
+    assert {p.title for p in passages} == {"Cats"} and {p.page for p in passages} == {"cats.html"}
+    text = " ".join(p.text for p in passages)
+    assert "purr" in text and "grooms" in text
+    assert "Prev" not in text and "must not be indexed" not in text and "Home" not in text
+    assert [p.section for p in passages][-1] == "Feeding"
+    assert all(len(p.text.split()) <= 20 for p in passages)
+    assert passages[-1].for_embedding().startswith("Cats: Feeding. ")
+
+
+def test_load_passages_needs_pages(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="postgresql-doc-15"):
+        load_passages(tmp_path)
+
+
+def test_lsa_embedder(corpus: Path) -> None:
+    passages = load_passages(corpus, words=20)
+    lsa = LsaEmbedder(dim=64)
+    lsa.fit([p.for_embedding() for p in passages])
+    assert lsa.dim == len(passages) - 1 or lsa.dim <= 64
+    vectors = lsa.embed([p.for_embedding() for p in passages])
+    assert vectors.shape == (len(passages), lsa.dim) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, rtol=1e-5)
+    with pytest.raises(RuntimeError, match="fit"):
+        LsaEmbedder().embed(["x"])
+    with pytest.raises(ValueError, match="at least 3"):
+        LsaEmbedder().fit(["a", "b"])
+
+
+def test_search_a_small_corpus(conn: psycopg.Connection[Any], table: str, corpus: Path) -> None:
+    passages = load_passages(corpus, words=20)
+    lsa = LsaEmbedder(dim=16)
+    store = index_passages(conn, table, passages, lsa, progress=False)
+    assert store.count() == len(passages)
+    for question, page in (("what do cats eat", "cats.html"), ("how is dough kneaded for baking", "bread.html"),
+                           ("who steers a vessel through a storm", "ships.html")):
+        hits, ms = ask(store, lsa, question, k=2, ef_search=None)
+        assert hits[0].metadata is not None and hits[0].metadata["page"] == page, (question, hits)
+        text = format_hits(question, hits, ms)
+        assert text.startswith(f"\nQ: {question}") and f"({page})" in text
+
+
+class FakeSentenceTransformer:
+    """Stands in for sentence_transformers.SentenceTransformer."""
+
+    loaded: list[tuple[str, Any]] = []
+
+    def __init__(self, model: str, device: Any = None) -> None:
+        self.loaded.append((model, device))
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return 3
+
+    def encode(self, texts: list[str], **kwargs: Any) -> Array:
+        assert kwargs["normalize_embeddings"] and kwargs["convert_to_numpy"]
+        return np.array([[len(t), 1.0, 0.0] for t in texts])
+
+
+@pytest.fixture
+def fake_st(monkeypatch: pytest.MonkeyPatch) -> type[FakeSentenceTransformer]:
+    module = types.ModuleType("sentence_transformers")
+    module.SentenceTransformer = FakeSentenceTransformer  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sentence_transformers", module)
+    FakeSentenceTransformer.loaded = []
+    return FakeSentenceTransformer
+
+
+def test_sentence_transformers_loader(fake_st: type[FakeSentenceTransformer], tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = SentenceTransformerEmbedder(str(tmp_path), device="cpu")
+    assert fake_st.loaded == [(str(tmp_path), "cpu")] and embedder.dim == 3
+    vectors = embedder.embed(["ab", "abcd"])
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, rtol=1e-6)
+    # the default: a model named in $HNSWMM_ST_MODEL that is on disk, else LSA
+    monkeypatch.setenv("HNSWMM_ST_MODEL", str(tmp_path))
+    assert isinstance(choose_embedder(), SentenceTransformerEmbedder)
+    monkeypatch.setenv("HNSWMM_ST_MODEL", str(tmp_path / "missing"))
+    assert isinstance(choose_embedder(), LsaEmbedder)
+    assert isinstance(choose_embedder("lsa"), LsaEmbedder)
+
+
+def test_models_in_the_hugging_face_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    assert local_model(DEFAULT_ST_MODEL) is None
+    (tmp_path / "hub" / "models--sentence-transformers--all-MiniLM-L6-v2" / "snapshots").mkdir(parents=True)
+    assert local_model(DEFAULT_ST_MODEL) == DEFAULT_ST_MODEL
+
+
+def test_without_sentence_transformers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # type: ignore[misc]
+    with pytest.raises(RuntimeError, match="not installed"):
+        SentenceTransformerEmbedder("any")
+    assert isinstance(choose_embedder(), LsaEmbedder)
+
+
+def test_question_without_known_words(conn: psycopg.Connection[Any], table: str, corpus: Path) -> None:
+    lsa = LsaEmbedder(dim=8)
+    store = index_passages(conn, table, load_passages(corpus, words=20), lsa, progress=False)
+    hits, ms = ask(store, lsa, "zyxxy qwerty", k=3, ef_search=None)
+    assert hits == []
+    assert "no passage found" in format_hits("zyxxy qwerty", hits, ms)
