@@ -59,5 +59,6 @@ demo:
 	bash scripts/demo.sh
 test:
 	bash scripts/test.sh
+BENCH_ARGS ?= --cold
 bench:
 	bash scripts/bench.sh $(BENCH_ARGS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -85,6 +86,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--clients", type=int, default=1, help="concurrent connections (threads for hnswlib)")
     p.add_argument("--exact-queries", type=int, default=10, help="queries of the exact SQL scan")
+    p.add_argument("--cold", action="store_true",
+                   help="also run the first ef with a cold OS page cache (needs root)")
     p.add_argument("--out", default="bench/out", help="directory of results.json, results.md, recall_qps.png")
     args = p.parse_args(argv)
     if args.data != "fmnist" and not args.dim:
@@ -147,9 +150,10 @@ def run_queries(open_search: Callable[[], ContextManager[Search]], queries: np.n
 
 def measure(engine: str, ef: int | None, open_search: Callable[[], ContextManager[Search]],
             args: argparse.Namespace, base: np.ndarray, queries: np.ndarray,
-            true_dist: np.ndarray) -> Result:
-    """Warm up, then time all queries and score their recall."""
-    run_queries(open_search, queries[:WARMUP_QUERIES], args.k, 1)
+            true_dist: np.ndarray, warm: bool = True) -> Result:
+    """Warm up (unless measuring a cold cache), then time all queries and score their recall."""
+    if warm:
+        run_queries(open_search, queries[:WARMUP_QUERIES], args.k, 1)
     found, lat, wall = run_queries(open_search, queries, args.k, args.clients)
     recall = exact.recall_at_k(args.metric, base, queries, found, true_dist[:len(queries)])
     p50, p99 = np.percentile(lat, [50, 99])
@@ -246,7 +250,26 @@ def bench_sql(args: argparse.Namespace, base: np.ndarray, queries: np.ndarray,
     for ef in args.ef:
         settings = [f"SET hnswmm.ef_search = {ef}", "SET enable_seqscan = off"]
         results.append(measure("hnswmm", ef, sql_search(sql, settings), args, base, queries, true_dist))
+    if args.cold:
+        if drop_page_cache():
+            ef = args.ef[0]
+            settings = [f"SET hnswmm.ef_search = {ef}", "SET enable_seqscan = off"]
+            results.append(measure("hnswmm cold", ef, sql_search(sql, settings), args, base,
+                                   queries, true_dist, warm=False))
+        else:
+            notes.append("cold run skipped: cannot write /proc/sys/vm/drop_caches (not root?)")
+            print(notes[-1], flush=True)
     return results, [build], notes
+
+
+def drop_page_cache() -> bool:
+    """Write dirty pages out and drop the OS page cache; False if not permitted."""
+    try:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
 
 
 def bench_hnswlib(args: argparse.Namespace, base: np.ndarray, queries: np.ndarray,
