@@ -606,6 +606,8 @@ hnswmm_set_dimensions(Relation index, int dimensions, HnswmmMetaPageData *out)
 							  meta->m, meta->ef_construction);
 		hnswmm_layout_to_meta(&layout, meta);
 		GenericXLogFinish(state);
+		/* the registered image is gone; the buffer holds the new page */
+		meta = HnswmmPageGetMeta(BufferGetPage(buf));
 	}
 	memcpy(out, meta, sizeof(HnswmmMetaPageData));
 	UnlockReleaseBuffer(buf);

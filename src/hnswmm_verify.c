@@ -11,6 +11,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "funcapi.h"
 #include "hnswmm.h"
@@ -318,14 +319,19 @@ hnswmm_verify(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[5];
 	bool		nulls[5] = {0};
+	LOCKMODE	heap_lock;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	memset(&vs, 0, sizeof(vs));
-	/* ShareLock on the table, like amcheck's parent check: no writers */
-	vs.index = hnswmm_open_for_inspection(PG_GETARG_OID(0), ShareLock);
+	/*
+	 * ShareLock on the table, like amcheck's parent check: no writers.  A
+	 * hot standby has no writers but replay and refuses that lock.
+	 */
+	heap_lock = RecoveryInProgress() ? AccessShareLock : ShareLock;
+	vs.index = hnswmm_open_for_inspection(PG_GETARG_OID(0), heap_lock);
 	vs.heap = table_open(IndexGetRelation(RelationGetRelid(vs.index), false),
-						 ShareLock);
+						 heap_lock);
 	vs.heap_blocks = RelationGetNumberOfBlocks(vs.heap);
 	check_meta(&vs);
 	if (vs.meta.nnodes > 0)
@@ -347,7 +353,7 @@ hnswmm_verify(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(vs.deleted);
 	values[3] = Int64GetDatum(vs.duplicates);
 	values[4] = Int64GetDatum(vs.links);
-	table_close(vs.heap, ShareLock);
+	table_close(vs.heap, heap_lock);
 	index_close(vs.index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

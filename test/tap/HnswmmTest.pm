@@ -58,22 +58,28 @@ sub fmnist_copy_file
 # ---------------------------------------------------------------------
 
 push @EXPORT, qw(hard_crash create_tv self_found index_vs_exact
-  stray_files relation_files server_crashed);
+  stray_files relation_files server_crashed have_gdb gdb_break gdb_wait_hit
+  gdb_finish gdb_end quietly);
 
 # SIGKILL the postmaster and every process it started, as a power cut
 # would (pg_ctl -m immediate sends SIGQUIT instead, which children
 # handle).  The postmaster is stopped first so that it cannot fork while
 # its children are collected; then everything is killed and we wait
 # until the processes are gone, so that the node can be started again.
+#
+# $on_killed, if given, runs right after the signals are sent: a debugger
+# attached to a backend must let go of it there, or the killed backend
+# stays a zombie that the debugger never reaps.
 sub hard_crash
 {
-	my ($node) = @_;
+	my ($node, $on_killed) = @_;
 	my $pm = $node->{_pid};
 	die "node " . $node->name . " is not running" unless defined $pm;
 	kill 'STOP', $pm;
 	my @children = _children($pm);
 	kill 'KILL', @children if @children;
 	$node->kill9;    # SIGKILL to the postmaster, forgets its pid
+	$on_killed->() if $on_killed;
 	for my $i (1 .. 600)
 	{
 		last unless grep { _alive($_) } ($pm, @children);
@@ -81,6 +87,14 @@ sub hard_crash
 	}
 	die "processes of " . $node->name . " survived SIGKILL"
 	  if grep { _alive($_) } ($pm, @children);
+	# The dead postmaster may stay a zombie for a while until init reaps
+	# it, and a zombie's pid answers kill(0): a new postmaster would take
+	# the lock files for a live one's.  They are stale: remove them.
+	if (-e "/proc/$pm")
+	{
+		unlink($node->data_dir . '/postmaster.pid');
+		unlink($node->host . '/.s.PGSQL.' . $node->port . '.lock');
+	}
 	return scalar(@children);
 }
 
@@ -215,5 +229,169 @@ sub fmnist_labels
 	return unpack("C$count", substr($data, 8 + $first, $count));
 }
 
+# gdb can stop a backend at an exact point of the C code, so that a crash
+# can be placed between two WAL records of one operation.  It is on the
+# machines (machines/c.md); tests that need it skip without it.
+sub have_gdb
+{
+	return system('gdb --version >/dev/null 2>&1') == 0;
+}
+
+# Attach gdb to backend $pid with a breakpoint at $location ("function"
+# or "function if condition"), run gdb @commands (such as "ignore 1 5"),
+# and let the backend run on.  Returns a handle once the backend runs
+# under gdb.
+sub gdb_break
+{
+	my ($pid, $location, @commands) = @_;
+	my %g = (in => '', out => '', err => '');
+	$g{h} = IPC::Run::start(
+		[ 'gdb', '-q', '-nx', '-p', $pid,
+		  '-ex', 'set pagination off', '-ex', 'set confirm off',
+		  '-ex', "break $location", (map { ('-ex', $_) } @commands), '-ex', 'continue' ],
+		'<', \$g{in}, '>', \$g{out}, '2>', \$g{err});
+	my $deadline = time() + $PostgreSQL::Test::Utils::timeout_default;
+	while ($g{out} !~ /^Continuing\./m)
+	{
+		die "gdb did not attach to $pid: $g{out} $g{err}" if time() > $deadline || !$g{h}->pumpable;
+		$g{h}->pump_nb;
+		select(undef, undef, undef, 0.02);
+	}
+	return \%g;
+}
+
+# Wait until the backend stopped at the breakpoint; returns false after
+# $timeout seconds, when gdb could not set the breakpoint (a function
+# that no longer exists), or as soon as $gave_up->() is true (say, the
+# statement finished without passing the breakpoint).
+sub gdb_wait_hit
+{
+	my ($g, $timeout, $gave_up) = @_;
+	my $deadline = time() + ($timeout // 30);
+	while ($g->{out} !~ /^Breakpoint 1, /m)
+	{
+		return 0 if time() > $deadline || !$g->{h}->pumpable;
+		return 0 if "$g->{out}$g->{err}" =~ /No symbol table|not defined/;
+		return 0 if $gave_up && $gave_up->();
+		$g->{h}->pump_nb;
+		select(undef, undef, undef, 0.02);
+	}
+	return 1;
+}
+
+# Let the stopped backend run to the end of the function it stopped in,
+# and stop it again there.  Returns false if that did not happen.
+sub gdb_finish
+{
+	my ($g, $timeout) = @_;
+	my $deadline = time() + ($timeout // 30);
+	$g->{in} .= "finish\n";
+	while ($g->{out} !~ /^Value returned|^Run till exit.*\n(?:.*\n)*.*\(gdb\)/m)
+	{
+		return 0 if time() > $deadline || !$g->{h}->pumpable;
+		$g->{h}->pump_nb;
+		select(undef, undef, undef, 0.02);
+	}
+	return 1;
+}
+
+# Run $code with Test::More's notes silenced: BackgroundPsql notes every
+# query and its output, which would bury the TAP output of `prove -v`.
+# $code must not run assertions (their output would be lost too).
+sub quietly
+{
+	my ($code) = @_;
+	my $tb = Test::More->builder;
+	my $out = $tb->output;
+	open(my $null, '>', '/dev/null') or die "open /dev/null: $!";
+	$tb->output($null);
+	my @ret = eval { $code->() };
+	my $err = $@;
+	$tb->output($out);
+	die $err if $err;
+	return wantarray ? @ret : $ret[0];
+}
+
+# Stop gdb (the backend it held is let go, or reaped if it was killed)
+sub gdb_end
+{
+	my ($g) = @_;
+	$g->{h}->kill_kill(grace => 2);
+	eval { $g->{h}->finish };
+	return;
+}
+
 1;
 
+# ---------------------------------------------------------------------
+# Helpers of the soak, fuzz, limits and security tests (020-029).
+# ---------------------------------------------------------------------
+
+push @EXPORT, qw(quiet_log log_size log_problems soak_sql_dir sqlstate_class_ok);
+
+# Stop logging every statement (PostgreSQL::Test::Cluster sets
+# log_statement = all), and the statements of failed queries too when
+# $errors_too: tests that send thousands of statements, or random bytes.
+sub quiet_log
+{
+	my ($node, $errors_too) = @_;
+	my $sql = "ALTER SYSTEM SET log_statement = 'none';";
+	$sql .= "ALTER SYSTEM SET log_min_error_statement = 'panic';" if $errors_too;
+	$node->safe_psql('postgres', $sql . 'SELECT pg_reload_conf();');
+	return;
+}
+
+# The size of the server log now: an offset for log_problems
+sub log_size
+{
+	my ($node) = @_;
+	return -s $node->logfile // 0;
+}
+
+# Lines of the server log, from byte offset `from`, that show a warning,
+# an error (unless errors => 0), a FATAL or PANIC, a backend killed by a
+# signal, an assertion failure (TRAP) or a leak, except lines matching a
+# pattern of `allow`.  Only the level of a log line counts, not message
+# text that a statement put there.  Returns the lines.
+sub log_problems
+{
+	my ($node, %opts) = @_;
+	my $log = PostgreSQL::Test::Utils::slurp_file($node->logfile, $opts{from} // 0);
+	my $levels = ($opts{errors} // 1) ? 'WARNING|ERROR|FATAL|PANIC' : 'WARNING|FATAL|PANIC';
+	my @bad;
+	for my $line (split /\n/, $log)
+	{
+		next unless $line =~ /^TRAP:/
+		  || $line =~ /\] (?:\S+ )?(?:$levels):  /
+		  || $line =~ /\] (?:\S+ )?LOG:  .*(?:terminated by signal|was terminated)/
+		  || $line =~ /\] (?:\S+ )?(?:WARNING|LOG):  .*leak/
+		  || $line =~ /^\s*(?:WARNING|PANIC):/;
+		next if grep { $line =~ $_ } @{ $opts{allow} // [] };
+		push @bad, $line;
+	}
+	return @bad;
+}
+
+# The directory of the soak workload (scripts/soak/*.sql): HNSWMM_SOAK_DIR,
+# a copy next to the test (test/tap/soak, which scripts/test.sh may copy
+# there) or the repository's own, whichever exists.
+sub soak_sql_dir
+{
+	my ($testdir) = @_;
+	for my $dir ($ENV{HNSWMM_SOAK_DIR}, "$testdir/soak", "$testdir/../../scripts/soak")
+	{
+		return $dir if defined $dir && -f "$dir/setup.sql";
+	}
+	return undef;
+}
+
+# Is a SQLSTATE one of the classes a bad value may answer with: data
+# exception (22), syntax error or access rule violation (42), program
+# limit exceeded (54), feature not supported (0A)?
+sub sqlstate_class_ok
+{
+	my ($state) = @_;
+	return defined $state && $state =~ /^(?:22|42|54|0A)[0-9A-Z]{3}$/;
+}
+
+1;
