@@ -271,6 +271,8 @@ extern int	hnswmm_random_level(int m, double u);
 extern int	hnswmm_upper_capacity_level(const HnswmmLayout *layout, int level,
 										uint32 used);
 extern void hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta);
+typedef bool (*HnswmmMetaChange) (Relation index, HnswmmMetaPage meta, void *arg);
+extern void hnswmm_change_meta(Relation index, HnswmmMetaChange change, void *arg);
 
 /* hnswmm_store.c */
 extern void hnswmm_stamp(Relation index, HnswmmMetaPage meta);

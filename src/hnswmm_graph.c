@@ -563,25 +563,46 @@ hnswmm_unlink_from_ring(Relation index, const HnswmmLayout *layout,
 	return true;
 }
 
+typedef struct EntryChange
+{
+	uint32		id;
+	int			level;
+	bool		force;			/* even if not above the current one */
+} EntryChange;
+
+static bool
+change_entry(Relation index, HnswmmMetaPage meta, void *arg)
+{
+	EntryChange *c = (EntryChange *) arg;
+
+	if (!c->force && meta->entry_node != HNSWMM_INVALID_NODE &&
+		c->level <= meta->entry_level)
+		return false;
+	meta->entry_node = c->id;
+	meta->entry_level = (c->id == HNSWMM_INVALID_NODE) ? 0 : c->level;
+	return true;
+}
+
 /* Make node id the entry point if it is above the current one */
 void
 hnswmm_update_entry(Relation index, uint32 id, int level, bool force)
 {
-	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
-	GenericXLogState *state;
-	HnswmmMetaPage meta;
+	EntryChange c = {id, level, force};
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	meta = HnswmmPageGetMeta(BufferGetPage(buf));
-	if (force || meta->entry_node == HNSWMM_INVALID_NODE || level > meta->entry_level)
-	{
-		state = GenericXLogStart(index);
-		meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
-		meta->entry_node = id;
-		meta->entry_level = (id == HNSWMM_INVALID_NODE) ? 0 : level;
-		GenericXLogFinish(state);
-	}
-	UnlockReleaseBuffer(buf);
+	hnswmm_change_meta(index, change_entry, &c);
+}
+
+static bool
+change_dimensions(Relation index, HnswmmMetaPage meta, void *arg)
+{
+	HnswmmLayout layout;
+
+	if (meta->dimensions != 0)
+		return false;
+	hnswmm_compute_layout(&layout, *(int *) arg, (HnswmmMetric) meta->metric,
+						  meta->m, meta->ef_construction);
+	hnswmm_layout_to_meta(&layout, meta);
+	return true;
 }
 
 /*
@@ -591,26 +612,8 @@ hnswmm_update_entry(Relation index, uint32 id, int level, bool force)
 void
 hnswmm_set_dimensions(Relation index, int dimensions, HnswmmMetaPageData *out)
 {
-	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
-	HnswmmMetaPage meta;
-
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	meta = HnswmmPageGetMeta(BufferGetPage(buf));
-	if (meta->dimensions == 0)
-	{
-		GenericXLogState *state = GenericXLogStart(index);
-		HnswmmLayout layout;
-
-		meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
-		hnswmm_compute_layout(&layout, dimensions, (HnswmmMetric) meta->metric,
-							  meta->m, meta->ef_construction);
-		hnswmm_layout_to_meta(&layout, meta);
-		GenericXLogFinish(state);
-		/* the registered image is gone; the buffer holds the new page */
-		meta = HnswmmPageGetMeta(BufferGetPage(buf));
-	}
-	memcpy(out, meta, sizeof(HnswmmMetaPageData));
-	UnlockReleaseBuffer(buf);
+	hnswmm_change_meta(index, change_dimensions, &dimensions);
+	hnswmm_get_meta(index, out);
 }
 
 /* HnswmmGraph callback over graph pages */

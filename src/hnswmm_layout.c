@@ -4,9 +4,9 @@
  *		graph record and vector slot are, the metapage, page initialisation
  *		and the random layer of a new node.
  *
- * Nothing here reads or writes buffers except hnswmm_get_meta; everything
- * else is pure arithmetic over HnswmmLayout, shared by build, insert, scan,
- * vacuum and the checker.
+ * Nothing here reads or writes buffers except hnswmm_get_meta and
+ * hnswmm_change_meta; everything else is pure arithmetic over HnswmmLayout,
+ * shared by build, insert, scan, vacuum and the checker.
  */
 #include "postgres.h"
 
@@ -219,4 +219,23 @@ hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta)
 						RelationGetRelationName(index), meta->version,
 						HNSWMM_VERSION),
 				 errhint("REINDEX the index.")));
+}
+
+/*
+ * Change the metapage under an exclusive lock, WAL-logged: change() edits
+ * the page image and returns false to leave the page as it was.
+ */
+void
+hnswmm_change_meta(Relation index, HnswmmMetaChange change, void *arg)
+{
+	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
+	GenericXLogState *state;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	if (change(index, HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0)), arg))
+		GenericXLogFinish(state);
+	else
+		GenericXLogAbort(state);
+	UnlockReleaseBuffer(buf);
 }

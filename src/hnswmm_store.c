@@ -542,25 +542,35 @@ flush_if_durable(Relation index, BlockNumber blkno, XLogRecPtr durable)
 	return ok;
 }
 
+typedef struct FlushedChange
+{
+	uint32		flushed;		/* the new watermark */
+	bool		restamp;		/* also stamp the metapage for this file */
+} FlushedChange;
+
+static bool
+change_flushed(Relation index, HnswmmMetaPage meta, void *arg)
+{
+	FlushedChange *c = (FlushedChange *) arg;
+
+	if (c->restamp)
+	{
+		hnswmm_stamp(index, meta);
+		meta->flushed = c->flushed;
+		return true;
+	}
+	if (c->flushed <= meta->flushed)
+		return false;
+	meta->flushed = c->flushed;
+	return true;
+}
+
 static void
 set_flushed(Relation index, uint32 flushed, bool restamp)
 {
-	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
-	GenericXLogState *state;
-	HnswmmMetaPage meta;
+	FlushedChange c = {flushed, restamp};
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	state = GenericXLogStart(index);
-	meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
-	if (restamp)
-	{
-		hnswmm_stamp(index, meta);
-		meta->flushed = flushed;
-	}
-	else
-		meta->flushed = Max(meta->flushed, flushed);
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(buf);
+	hnswmm_change_meta(index, change_flushed, &c);
 }
 
 /*

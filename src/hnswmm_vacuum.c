@@ -415,19 +415,11 @@ delete_page_fn(VacuumState *vs, BlockNumber blkno, uint32 first, uint32 last, vo
 	}
 }
 
-static void
-add_deleted(Relation index, uint32 n)
+static bool
+change_deleted(Relation index, HnswmmMetaPage meta, void *arg)
 {
-	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
-	GenericXLogState *state;
-	HnswmmMetaPage meta;
-
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	state = GenericXLogStart(index);
-	meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
-	meta->ndeleted += n;
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(buf);
+	meta->ndeleted += *(uint32 *) arg;
+	return *(uint32 *) arg > 0;
 }
 
 /*
@@ -513,7 +505,7 @@ hnswmm_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			prune_ring(&vs);
 		}
 		for_each_graph_page(&vs, delete_page_fn, NULL);
-		add_deleted(index, vs.deleted);
+		hnswmm_change_meta(index, change_deleted, &vs.deleted);
 	}
 	hnswmm_advance_flushed(index);
 	return stats;

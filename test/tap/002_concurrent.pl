@@ -25,15 +25,7 @@ $node->safe_psql('postgres', qq{
 	CREATE INDEX items_idx ON items USING hnswmm (emb vector_l2_ops) WITH (m = 8, ef_construction = 32);
 });
 
-sub script
-{
-	my ($name, $sql) = @_;
-	my $path = "$dir/$name.sql";
-	open(my $fh, '>', $path) or die $!;
-	print $fh $sql;
-	close($fh);
-	return $path;
-}
+sub script { return sql_file($dir, @_); }
 my $insert = script('insert', "INSERT INTO items (emb) SELECT ($random);\n");
 my $search = script('search',
 	"SELECT id FROM items ORDER BY emb <-> ($random) LIMIT 10;\n");

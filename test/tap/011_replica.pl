@@ -94,15 +94,7 @@ all_found($standby, 'standby');
 verify($standby, 'standby');
 
 # --- reads on the standby while the primary writes
-sub script
-{
-	my ($name, $sql) = @_;
-	my $path = "$dir/$name.sql";
-	open(my $fh, '>', $path) or die $!;
-	print $fh $sql;
-	close($fh);
-	return $path;
-}
+sub script { return sql_file($dir, @_); }
 my $insert = script('insert',
 	"INSERT INTO t SELECT n, tv(n) FROM nextval('t_seq') n;\n\\sleep 20 ms\n");
 my $delete = script('delete',

@@ -97,15 +97,7 @@ for my $ddl ('DROP INDEX t_idx', 'REINDEX INDEX t_idx', 'DROP INDEX CONCURRENTLY
 }
 
 # --- scans in a loop while the index is replaced over and over
-sub script
-{
-	my ($name, $sql) = @_;
-	my $path = "$dir/$name.sql";
-	open(my $fh, '>', $path) or die $!;
-	print $fh $sql;
-	close($fh);
-	return $path;
-}
+sub script { return sql_file($dir, @_); }
 my $search = script('search', <<'SQL');
 \set q random(1, 600)
 SET enable_seqscan = off;

@@ -9,7 +9,7 @@ use IO::Uncompress::Gunzip qw($GunzipError);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(hnswmm_node fmnist_copy_file);
+our @EXPORT = qw(hnswmm_node fmnist_copy_file sql_file);
 our @EXPORT_OK = qw(fmnist_labels);
 
 my $FMNIST = $ENV{HNSWMM_FMNIST} // '/usr/share/datasets/fashion-mnist';
@@ -28,6 +28,17 @@ CONF
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION hnswmm');
 	return $node;
+}
+
+# Write $sql to $dir/$name.sql (a pgbench script, say); returns the path.
+sub sql_file
+{
+	my ($dir, $name, $sql) = @_;
+	my $path = "$dir/$name.sql";
+	open(my $fh, '>', $path) or die "open $path: $!";
+	print $fh $sql;
+	close($fh);
+	return $path;
 }
 
 # Write rows [first, first + count) of a fashion-mnist split ('train' or
