@@ -54,7 +54,7 @@ $(OBJS): $(wildcard src/*.h)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-.PHONY: demo test bench
+.PHONY: demo test bench soak fuzz
 demo:
 	bash scripts/demo.sh
 test:
@@ -62,3 +62,9 @@ test:
 BENCH_ARGS ?= --cold
 bench:
 	bash scripts/bench.sh $(BENCH_ARGS)
+SOAK_SECONDS ?= 600
+soak:
+	bash scripts/soak.sh $(SOAK_SECONDS)
+FUZZ_ARGS ?= --seconds 600
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_ARGS)

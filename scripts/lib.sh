@@ -8,7 +8,7 @@ DEBIAN_PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-p
   libtap-parser-sourcehandler-pgtap-perl libipc-run-perl python3-psycopg
   python3-numpy python3-pytest python3-hnswlib python3-matplotlib
   dataset-fashion-mnist libopenblas0-pthread python3-psycopg-pool python3-sklearn
-  postgresql-doc-15 gdb"
+  postgresql-doc-15 gdb clang libclang-rt-14-dev"
 # (OpenBLAS makes numpy's exact answers, the benchmarks' ground truth, fast.)
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -59,16 +59,53 @@ run_pgbench() {
     -P "$(( SECS >= 120 ? 60 : SECS ))" "$@" postgres >"$OUT/$label.out" 2>"$OUT/$label.err"
 }
 
+# A backend that waits on an LWLock for minutes is stuck for good (an LWLock
+# deadlock is invisible to the deadlock detector, and cancel does not reach
+# it), and pgbench would wait for it forever.  Wait for pgbench at most
+# $2 seconds; then show the stuck backends (with their stacks when gdb can
+# attach) and stop the server hard, which ends pgbench.
+STUCK=
+wait_pgbench() {
+  local pid=$1 limit=$2 waited=0 p
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$waited" -ge "$limit" ] && [ -z "$STUCK" ]; then
+      STUCK=1
+      echo "pgbench has not ended $limit s after it started; backends still busy:"
+      timeout 30 "${PSQL[@]}" -c "SELECT pid, backend_type, wait_event_type, wait_event,
+          date_trunc('second', now() - query_start) AS running, left(query, 70) AS query
+        FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()" 2>&1
+      if command -v gdb >/dev/null; then
+        for p in $(timeout 30 "${PSQL[@]}" -At -c "SELECT pid FROM pg_stat_activity
+            WHERE state = 'active' AND wait_event_type = 'LWLock' AND pid <> pg_backend_pid()"); do
+          echo "--- stack of backend $p"
+          timeout 60 gdb -q -nx -p "$p" -batch -ex 'bt 15' 2>/dev/null | grep -E '^#' || true
+        done
+      fi
+      echo "stopping the server (immediate)"
+      as_pg "$BINDIR/pg_ctl" -D "$HNSWMM_TMP/data" -m immediate -w stop >/dev/null 2>&1
+    fi
+    sleep 2; waited=$((waited + 2))
+  done
+  wait "$pid"
+}
+
 log "soak: $CLIENTS clients for $SECS s, plus a VACUUM loop"
 run_pgbench vacuum 1 -f $SQL/vacuum.sql &
 VACUUM_PID=$!
 run_pgbench mix "$CLIENTS" \
   -f $SQL/insert.sql@20 -f $SQL/delete.sql@20 -f $SQL/update_emb.sql@15 \
   -f $SQL/update_category.sql@5 -f $SQL/search.sql@20 \
-  -f $SQL/search_filter.sql@15 -f $SQL/search_strict.sql@5
+  -f $SQL/search_filter.sql@15 -f $SQL/search_strict.sql@5 &
+MIX_PID=$!
+wait_pgbench "$MIX_PID" $((SECS + 120))
 MIX_RC=$?
-wait "$VACUUM_PID"
+wait_pgbench "$VACUUM_PID" 60
 VACUUM_RC=$?
+if [ -n "$STUCK" ]; then
+  check "no backend stuck (pgbench ends on time)" 0 "backends hung on LWLocks: a deadlock; see above"
+else
+  check "no backend stuck (pgbench ends on time)" 1
+fi
 
 # pgbench's verdict: exit status, aborted clients, failed transactions
 pgbench_checks() {
@@ -108,7 +145,9 @@ sed -n '/^SQL script 1:/,$p' "$OUT/mix.out"
 echo "---"
 
 # The checks after the load, one row each: name|ok|detail
-if "${PSQL[@]}" -At -F'|' -f $SQL/check.sql >"$OUT/check.out" 2>"$OUT/check.err"; then
+if [ -n "$STUCK" ]; then
+  check "post-load checks" 0 "not run: the server was stopped"
+elif timeout 900 "${PSQL[@]}" -At -F'|' -f $SQL/check.sql >"$OUT/check.out" 2>"$OUT/check.err"; then
   while IFS='|' read -r name ok detail; do
     check "$name" "$([ "$ok" = t ] && echo 1 || echo 0)" "$detail"
   done <"$OUT/check.out"
@@ -123,6 +162,7 @@ fi
 LOGFILE=$HNSWMM_TMP/server.log
 BAD=$(grep -nE 'WARNING|ERROR|FATAL|PANIC|TRAP|terminated by signal|leak' "$LOGFILE" \
       | grep -vE 'ERROR: +canceling autovacuum task' | head -20)
+[ -n "$STUCK" ] && BAD=$(echo "$BAD" | grep -vE 'terminating connection because of crash|immediate shutdown' | grep -v '^$')
 if [ -z "$BAD" ]; then
   check "server log: no warning, error, crash, assertion or leak" 1
 else

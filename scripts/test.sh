@@ -4,8 +4,9 @@
 #   pg_regress  sql/*.sql vs expected/*.out   (make installcheck)
 #   pgTAP       test/pgtap/*.sql              (pg_prove)
 #   Perl TAP    test/tap/*.pl                 (prove; they start their own clusters)
-#   pytest      python/tests                  (once python/ exists)
-# HNSWMM_SUITES="regress pgtap tap pytest" picks suites.
+#   pytest      python/tests
+#   fuzz        test/fuzz harnesses, a fixed number of runs (scripts/fuzz.sh)
+# HNSWMM_SUITES="regress pgtap tap pytest fuzz" picks suites.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -15,7 +16,7 @@ build_and_install
 trap cluster_stop EXIT
 cluster_start
 
-SUITES=${HNSWMM_SUITES:-regress pgtap tap pytest}
+SUITES=${HNSWMM_SUITES:-regress pgtap tap pytest fuzz}
 PASSED=0 FAILED=0
 LOGDIR=$(mktemp -d /tmp/hnswmm-test-logs.XXXXXX)
 count() { PASSED=$((PASSED + $1)); FAILED=$((FAILED + $2)); }
@@ -81,6 +82,22 @@ run_pytest() {
   bad=$(grep -oE '[0-9]+ (failed|error)' "$LOGDIR/pytest.log" | awk '{s+=$1} END {print s+0}')
   [ $rc -ne 0 ] && [ $rc -ne 5 ] && [ "${bad:-0}" -eq 0 ] && bad=1
   count "${ok:-0}" "${bad:-0}"
+}
+
+# libFuzzer harnesses of the type's input functions, outside the server
+run_fuzz() {
+  log "fuzz"
+  bash scripts/fuzz.sh >"$LOGDIR/fuzz.log" 2>&1
+  local rc=$? line
+  tail -n 20 "$LOGDIR/fuzz.log"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGDIR/fuzz.log" | tail -1)
+  if [ -n "$line" ]; then
+    count "$(echo "$line" | cut -d' ' -f1)" "$(echo "$line" | cut -d' ' -f3)"
+  else
+    count 0 1
+  fi
+  [ $rc -ne 0 ] && [ -n "$line" ] && [ "$(echo "$line" | cut -d' ' -f3)" = 0 ] && count 0 1
+  return 0
 }
 
 for suite in $SUITES; do "run_$suite"; done

@@ -53,6 +53,42 @@ my $mix = pgbench_start('mix', $clients,
 	'insert.sql@20', 'delete.sql@20', 'update_emb.sql@15', 'update_category.sql@5',
 	'search.sql@20', 'search_filter.sql@15', 'search_strict.sql@5');
 
+# A backend that waits on an LWLock for minutes is stuck for good (an LWLock
+# deadlock is invisible to the deadlock detector and deaf to cancel), and
+# pgbench would wait for it forever: give pgbench 45 s more than its time
+# (its statements take milliseconds), then show the stuck backends (with stacks when gdb is there) and
+# stop the server hard, which ends pgbench.
+my $stuck = 0;
+my $deadline = time() + $seconds + 45;
+while (($mix->{h}->pumpable || $vacuum->{h}->pumpable) && !$stuck)
+{
+	$_->{h}->pump_nb for grep { $_->{h}->pumpable } ($mix, $vacuum);
+	if (time() > $deadline)
+	{
+		$stuck = 1;
+		diag('pgbench did not end 45 s after its time; busy backends:');
+		diag($node->safe_psql('postgres', q{
+			SELECT pid || ' ' || backend_type || ' ' || coalesce(wait_event_type, '-') || '/'
+			       || coalesce(wait_event, '-') || ' for ' || date_trunc('second', now() - query_start)
+			       || ': ' || left(query, 70)
+			FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()},
+			timeout => 60));
+		if (have_gdb())
+		{
+			for my $pid (split /\n/, $node->safe_psql('postgres', q{
+				SELECT pid FROM pg_stat_activity WHERE state = 'active'
+				AND wait_event_type = 'LWLock' AND pid <> pg_backend_pid()}, timeout => 60))
+			{
+				my $bt = `timeout 60 gdb -q -nx -p $pid -batch -ex 'bt 15' 2>/dev/null`;
+				diag("stack of backend $pid:\n" . join("\n", grep { /^#/ } split /\n/, $bt));
+			}
+		}
+		$node->stop('immediate');
+	}
+	sleep(1);
+}
+ok(!$stuck, 'no backend stuck: pgbench ends on time (a hang here is an LWLock deadlock)');
+
 for my $run ($mix, $vacuum)
 {
 	my $ok = eval { $run->{h}->finish };
@@ -61,6 +97,11 @@ for my $run ($mix, $vacuum)
 	  or diag(substr($run->{err}, 0, 3000));
 	like($run->{out}, qr/^number of failed transactions: 0 /m,
 		"pgbench $run->{label}: no transaction failed");
+}
+if ($stuck)
+{
+	done_testing();
+	exit;
 }
 
 # Throughput of each kind of statement
