@@ -60,11 +60,12 @@ run_tap() {
   log "Perl TAP"
   local dir="$HNSWMM_TMP/tap" bindir pgxsdir
   bindir=$("$PG_CONFIG" --bindir); pgxsdir=$(dirname "$("$PG_CONFIG" --pgxs)")/../..
-  mkdir -p "$dir" && cp -r test/tap/. "$dir/" && chmod -R a+rwX "$dir"
+  mkdir -p "$dir" && cp -r test/tap/. "$dir/" && cp -r scripts/soak "$dir/soak" &&
+    chmod -R a+rwX "$dir"
   as_pg env PATH="$bindir:$PATH" PERL5LIB="$pgxsdir/src/test/perl" \
       TESTDIR="$dir" PG_TEST_PORT_DIR="$dir" \
       PG_REGRESS="$pgxsdir/src/test/regress/pg_regress" \
-      HNSWMM_FMNIST=/usr/share/datasets/fashion-mnist \
+      HNSWMM_FMNIST=/usr/share/datasets/fashion-mnist HNSWMM_SOAK_DIR="$dir/soak" \
       bash -c "cd '$dir' && prove -v ${HNSWMM_TAP_TESTS:-*.pl}" >"$LOGDIR/tap.log" 2>&1
   grep -vE '^\s*ok [0-9]+' "$LOGDIR/tap.log"; grep -E '^\s*ok [0-9]+ .*recall' "$LOGDIR/tap.log"
   count_tap "$LOGDIR/tap.log"

@@ -11,7 +11,11 @@
 
 #include "access/amapi.h"
 #include "access/reloptions.h"
+#include "access/htup_details.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
 #include "catalog/pg_opclass.h"
+#include "utils/catcache.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
 #include "hnswmm.h"
@@ -167,10 +171,50 @@ hnswmm_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexTotalCost = *indexStartupCost;
 }
 
+/*
+ * amvalidate: an hnswmm operator class orders by exactly one operator
+ * (strategy 1, FOR ORDER BY) and has support function 1, its metric.
+ */
 static bool
 hnswmm_validate(Oid opclassoid)
 {
-	return true;
+	HeapTuple	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+	Form_pg_opclass opc;
+	CatCList   *ops;
+	CatCList   *procs;
+	bool		ok = true;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+	opc = (Form_pg_opclass) GETSTRUCT(tup);
+	ops = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opc->opcfamily));
+	procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opc->opcfamily));
+	for (int i = 0; i < ops->n_members; i++)
+	{
+		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&ops->members[i]->tuple);
+
+		if (op->amopstrategy != 1 || op->amoppurpose != AMOP_ORDER)
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("hnswmm operator class \"%s\" has an operator that is not strategy 1 FOR ORDER BY",
+							NameStr(opc->opcname))));
+			ok = false;
+		}
+	}
+	if (ops->n_members != 1 || procs->n_members != 1 ||
+		((Form_pg_amproc) GETSTRUCT(&procs->members[0]->tuple))->amprocnum != 1)
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("hnswmm operator class \"%s\" needs one ordering operator and support function 1",
+						NameStr(opc->opcname))));
+		ok = false;
+	}
+	ReleaseCatCacheList(procs);
+	ReleaseCatCacheList(ops);
+	ReleaseSysCache(tup);
+	return ok;
 }
 
 PG_FUNCTION_INFO_V1(hnswmm_handler);

@@ -439,20 +439,26 @@ hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 	if (*level > 0)
 		*level = choose_upper_page(index, layout, extent, *level, &upper_page);
 
-	/* locks in block order of kind: metapage, node, upper, predecessor */
+	/*
+	 * Lock order: metapage, then the graph pages of the node and of `after`
+	 * in block order (VACUUM's hnswmm_unlink_from_ring takes two graph pages
+	 * that way too), then the upper page, which nobody holds while waiting
+	 * for another page.
+	 */
 	gbuf = ReadBuffer(index, hnswmm_node_block(layout, id));
+	if (after != HNSWMM_INVALID_NODE &&
+		hnswmm_node_block(layout, after) != BufferGetBlockNumber(gbuf))
+		abuf = ReadBuffer(index, hnswmm_node_block(layout, after));
+	if (BufferIsValid(abuf) && BufferGetBlockNumber(abuf) < BufferGetBlockNumber(gbuf))
+		LockBuffer(abuf, BUFFER_LOCK_EXCLUSIVE);
 	LockBuffer(gbuf, BUFFER_LOCK_EXCLUSIVE);
+	if (BufferIsValid(abuf) && BufferGetBlockNumber(abuf) > BufferGetBlockNumber(gbuf))
+		LockBuffer(abuf, BUFFER_LOCK_EXCLUSIVE);
 	if (*level > 0)
 	{
 		ubuf = ReadBuffer(index, hnswmm_extent_start(layout, extent) +
 						  layout->graph_pages + upper_page);
 		LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
-	}
-	if (after != HNSWMM_INVALID_NODE &&
-		hnswmm_node_block(layout, after) != BufferGetBlockNumber(gbuf))
-	{
-		abuf = ReadBuffer(index, hnswmm_node_block(layout, after));
-		LockBuffer(abuf, BUFFER_LOCK_EXCLUSIVE);
 	}
 	state = GenericXLogStart(index);
 	meta = HnswmmPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));

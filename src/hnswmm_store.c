@@ -472,13 +472,6 @@ hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out)
 	for_each_piece(reader, id, copy_piece, out);
 }
 
-float
-hnswmm_reader_distance_between(HnswmmReader *reader, uint32 a, uint32 b)
-{
-	hnswmm_reader_copy(reader, a, reader->scratch);
-	return hnswmm_reader_distance(reader, reader->scratch, b);
-}
-
 /*
  * Start loading a mapped vector into the cache: the whole of it when it is
  * next in line, its first lines otherwise.

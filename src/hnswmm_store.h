@@ -33,8 +33,6 @@ extern void hnswmm_reader_open_build(HnswmmReader *reader, Relation index,
 extern void hnswmm_reader_close(HnswmmReader *reader);
 extern float hnswmm_reader_distance(HnswmmReader *reader, const float *query,
 									uint32 id);
-extern float hnswmm_reader_distance_between(HnswmmReader *reader, uint32 a,
-											uint32 b);
 extern void hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out);
 extern void hnswmm_reader_prefetch(HnswmmReader *reader, uint32 id, bool whole);
 

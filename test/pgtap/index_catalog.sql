@@ -1,7 +1,7 @@
 -- pgTAP: the catalog entries of the hnswmm access method (src/sql/hnswmm.sql).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS hnswmm;
-SELECT plan(24);
+SELECT plan(25);
 
 SELECT ok(EXISTS (SELECT 1 FROM pg_am WHERE amname = 'hnswmm' AND amtype = 'i'),
 		  'hnswmm is an index access method');
@@ -40,6 +40,10 @@ SELECT is((SELECT p.proname::text
 FROM (VALUES ('vector_l2_ops', 'hnswmm_l2_support'), ('vector_ip_ops', 'hnswmm_ip_support'),
 			 ('vector_cosine_ops', 'hnswmm_cosine_support'),
 			 ('vector_l1_ops', 'hnswmm_l1_support')) v(opc, fn);
+
+-- every operator class passes the access method's own validation
+SELECT ok(bool_and(amvalidate(c.oid)), 'amvalidate accepts every hnswmm operator class')
+FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod WHERE a.amname = 'hnswmm';
 
 -- inspection functions: signatures and markings
 SELECT function_returns('hnswmm_index_info', ARRAY['regclass'], 'record',

@@ -71,9 +71,8 @@ is($node->safe_psql('postgres', qq{
 	WHERE prorettype = 'internal'::regtype AND NOT 'internal'::regtype = ANY (alltypes)}),
 	'', 'every function returning internal takes internal');
 
-# what the file system calls of the library could be reached with: none of
-# the functions takes a path, so this only documents the list
-note($node->safe_psql('postgres', "SELECT string_agg(sig, E'\\n' ORDER BY sig) FROM ($functions) f"));
+# the list, for the record
+note('functions: ' . $node->safe_psql('postgres', "SELECT string_agg(sig, ', ' ORDER BY sig) FROM ($functions) f"));
 
 # ---------------------------------------------------------------------
 # Privileges of hnswmm_index_info and hnswmm_verify
