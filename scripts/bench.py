@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 from hnswmm import exact  # noqa: E402
 import fmnist  # noqa: E402
 from hnswmm import METRICS, register_vector  # noqa: E402
+from hnswmm.cli import positive_ints  # noqa: E402
 
 FILE_QUERY_ROWS = 1000  # queries taken from the end of a --data file
 WARMUP_QUERIES = 50
@@ -61,17 +62,6 @@ class Build:
     size_mb: float
 
 
-def ef_list(text: str) -> list[int]:
-    """argparse type of --ef: positive integers separated by commas."""
-    try:
-        values = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"not positive integers separated by commas: {text!r}")
-    return values
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="fmnist",
@@ -81,7 +71,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--metric", choices=HNSWLIB_METRICS, default="l2")
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=64)
-    p.add_argument("--ef", type=ef_list, default="10,20,40,80,160", help="comma-separated ef_search values")
+    p.add_argument("--ef", type=positive_ints, default="10,20,40,80,160", help="comma-separated ef_search values")
     p.add_argument("--nq", type=int, default=1000, help="number of queries")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--clients", type=int, default=1, help="concurrent connections (threads for hnswlib)")

@@ -5,8 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_packages
-build_and_install
-trap cluster_stop EXIT
-cluster_start
+start_throwaway_cluster
 "$PY" scripts/demo.py

@@ -74,6 +74,15 @@ cluster_start() {
   log "cluster on port $PGPORT in $HNSWMM_TMP"
 }
 
+# The set-up of every command: install what is missing, build, install,
+# and start a throwaway cluster that is stopped when the script exits.
+start_throwaway_cluster() {
+  ensure_packages
+  build_and_install
+  trap cluster_stop EXIT
+  cluster_start
+}
+
 cluster_stop() {
   [ -n "${HNSWMM_TMP:-}" ] && [ -d "$HNSWMM_TMP" ] || return 0
   local bindir; bindir=$("$PG_CONFIG" --bindir)

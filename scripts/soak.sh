@@ -29,10 +29,7 @@ case "$SECS" in ''|*[!0-9]*) die "usage: soak.sh [SECONDS]" ;; esac
 CLIENTS=${SOAK_CLIENTS:-8}
 SQL=scripts/soak
 
-ensure_packages
-build_and_install
-trap cluster_stop EXIT
-cluster_start
+start_throwaway_cluster
 BINDIR=$("$PG_CONFIG" --bindir)
 PSQL=("$BINDIR/psql" -X -q -v ON_ERROR_STOP=1)
 OUT=$(mktemp -d /tmp/hnswmm-soak.XXXXXX)

@@ -25,7 +25,7 @@ from .store import METRICS
 Subparsers = argparse._SubParsersAction  # the type of parser.add_subparsers()
 
 
-def _positive_ints(text: str) -> list[int]:
+def positive_ints(text: str) -> list[int]:
     """argparse type: positive integers separated by commas."""
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
@@ -68,7 +68,7 @@ def _benchmark_parser(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--metric", choices=sorted(METRICS), default="l2")
     p.add_argument("--m", type=int, default=16, help="index option m (default 16)")
     p.add_argument("--ef-construction", type=int, default=32, help="index option ef_construction (default 32)")
-    p.add_argument("--ef-search", type=_positive_ints, default=[10, 20, 40, 80],
+    p.add_argument("--ef-search", type=positive_ints, default=[10, 20, 40, 80],
                    help="comma-separated hnswmm.ef_search values (default 10,20,40,80)")
     _add_connection(p, "hnswmm_bench")
 
