@@ -38,10 +38,7 @@ hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
 	graph->max_neighbors = 2 * m + 1;
 	graph->nbuf = palloc(sizeof(uint32) * graph->max_neighbors);
 	graph->fresh = palloc(sizeof(HnswmmCandidate) * graph->max_neighbors);
-	graph->heap_size = 256;
-	graph->heap = palloc(sizeof(HnswmmCandidate) * graph->heap_size);
-	graph->results_size = 256;
-	graph->results = palloc(sizeof(HnswmmCandidate) * graph->results_size);
+	graph->mapped = palloc(sizeof(float *) * graph->max_neighbors);
 	graph->visited = visited;
 }
 
@@ -138,15 +135,24 @@ heap_pop(HnswmmCandidate *heap, int *n, bool max)
 	return top;
 }
 
+/* A growable heap of candidates */
 static void
-ensure_heap(HnswmmGraph *graph, int need)
+heap_grow(HnswmmHeap *h, int need)
 {
-	if (need > graph->heap_size)
+	if (need > h->size)
 	{
-		graph->heap_size = Max(need, graph->heap_size * 2);
-		graph->heap = repalloc_huge(graph->heap,
-									sizeof(HnswmmCandidate) * graph->heap_size);
+		h->size = Max(need, Max(h->size * 2, 64));
+		h->items = h->items == NULL ?
+			palloc(sizeof(HnswmmCandidate) * h->size) :
+			repalloc_huge(h->items, sizeof(HnswmmCandidate) * h->size);
 	}
+}
+
+static void
+heap_add(HnswmmHeap *h, HnswmmCandidate c, bool max)
+{
+	heap_grow(h, h->n + 1);
+	heap_push(h->items, &h->n, c, max);
 }
 
 static int
@@ -166,17 +172,29 @@ hnswmm_sort_candidates(HnswmmCandidate *c, int n)
 	qsort(c, n, sizeof(HnswmmCandidate), candidate_cmp);
 }
 
+/* Start loading bytes of a mapped vector into the cache */
+static inline void
+prefetch_bytes(const float *v, Size bytes)
+{
+	for (Size off = 0; off < bytes; off += 64)
+		__builtin_prefetch((const char *) v + off);
+}
+
 /*
  * Expand node id on a layer: the neighbours not visited yet, with their
  * distances to the query, written to fresh (room for max_neighbors).
- * Vectors are prefetched ahead of the distance computations.
+ * Each new neighbour's place in the mapping is worked out once; its first
+ * lines are prefetched at once, the whole of the next one while the
+ * current distance is computed.
  */
 static int
 expand_node(HnswmmGraph *graph, const float *query, uint32 id, int level,
 			HnswmmCandidate *fresh)
 {
 	HnswmmReader *reader = graph->reader;
+	int			dim = reader->layout.dimensions;
 	uint32	   *nb = graph->nbuf;
+	const float **mapped = graph->mapped;
 	int			n = graph->neighbors(graph, id, level, nb);
 	int			nfresh = 0;
 
@@ -184,15 +202,19 @@ expand_node(HnswmmGraph *graph, const float *query, uint32 id, int level,
 	{
 		if (hnswmm_visited_test_and_set(graph->visited, nb[i]))
 			continue;
-		hnswmm_reader_prefetch(reader, nb[i], false);
+		mapped[nfresh] = hnswmm_reader_mapped(reader, nb[i]);
+		if (mapped[nfresh] != NULL)
+			prefetch_bytes(mapped[nfresh], 256);
 		nb[nfresh++] = nb[i];
 	}
 	for (int i = 0; i < nfresh; i++)
 	{
-		if (i + 1 < nfresh)
-			hnswmm_reader_prefetch(reader, nb[i + 1], true);
+		if (i + 1 < nfresh && mapped[i + 1] != NULL)
+			prefetch_bytes(mapped[i + 1], dim * sizeof(float));
 		fresh[i].id = nb[i];
-		fresh[i].dist = hnswmm_reader_distance(reader, query, nb[i]);
+		fresh[i].dist = mapped[i] != NULL ?
+			hnswmm_query_distance(reader->kernel, reader->negate, query, mapped[i], dim) :
+			hnswmm_reader_distance(reader, query, nb[i]);
 	}
 	return nfresh;
 }
@@ -207,24 +229,21 @@ hnswmm_search_layer(HnswmmGraph *graph, const float *query,
 					const HnswmmCandidate *entries, int nentries,
 					int ef, int level, HnswmmCandidate *out)
 {
+	HnswmmCandidate *cand;
 	HnswmmCandidate *results;
 	int			ncand = 0;
 	int			nresults = 0;
 
-	if (ef + 1 > graph->results_size)
-	{
-		graph->results_size = ef + 1;
-		graph->results = repalloc(graph->results,
-								  sizeof(HnswmmCandidate) * graph->results_size);
-	}
-	results = graph->results;
+	heap_grow(&graph->results, ef + 1);
+	results = graph->results.items;
+	heap_grow(&graph->heap, nentries);
+	cand = graph->heap.items;
 	hnswmm_visited_reset(graph->visited, 0);
-	ensure_heap(graph, nentries);
 	for (int i = 0; i < nentries; i++)
 	{
 		if (hnswmm_visited_test_and_set(graph->visited, entries[i].id))
 			continue;
-		heap_push(graph->heap, &ncand, entries[i], false);
+		heap_push(cand, &ncand, entries[i], false);
 		heap_push(results, &nresults, entries[i], true);
 		if (nresults > ef)
 			heap_pop(results, &nresults, true);
@@ -232,21 +251,22 @@ hnswmm_search_layer(HnswmmGraph *graph, const float *query,
 
 	while (ncand > 0)
 	{
-		HnswmmCandidate c = heap_pop(graph->heap, &ncand, false);
+		HnswmmCandidate c = heap_pop(cand, &ncand, false);
 		int			nfresh;
 
 		if (nresults >= ef && c.dist > results[0].dist)
 			break;
 		CHECK_FOR_INTERRUPTS();
 		nfresh = expand_node(graph, query, c.id, level, graph->fresh);
-		ensure_heap(graph, ncand + nfresh);
+		heap_grow(&graph->heap, ncand + nfresh);
+		cand = graph->heap.items;
 		for (int i = 0; i < nfresh; i++)
 		{
 			HnswmmCandidate e = graph->fresh[i];
 
 			if (nresults < ef || e.dist < results[0].dist)
 			{
-				heap_push(graph->heap, &ncand, e, false);
+				heap_push(cand, &ncand, e, false);
 				heap_push(results, &nresults, e, true);
 				if (nresults > ef)
 					heap_pop(results, &nresults, true);
@@ -389,26 +409,6 @@ hnswmm_find_duplicate(HnswmmReader *reader, const float *vec,
 	return HNSWMM_INVALID_NODE;
 }
 
-/* A growable heap of candidates */
-static void
-heap_grow(HnswmmHeap *h, int need)
-{
-	if (need > h->size)
-	{
-		h->size = Max(need, Max(h->size * 2, 64));
-		h->items = h->items == NULL ?
-			palloc(sizeof(HnswmmCandidate) * h->size) :
-			repalloc_huge(h->items, sizeof(HnswmmCandidate) * h->size);
-	}
-}
-
-static void
-heap_add(HnswmmHeap *h, HnswmmCandidate c, bool max)
-{
-	heap_grow(h, h->n + 1);
-	heap_push(h->items, &h->n, c, max);
-}
-
 /*
  * Start an incremental search of layer 0 from entry (found by the greedy
  * descent).  Allocations go to the current memory context.
@@ -451,7 +451,7 @@ int
 hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
 					   HnswmmIterSearch *it, int ef, HnswmmCandidate *out)
 {
-	HnswmmHeap	batch = {0};
+	HnswmmHeap *batch = &graph->results;
 	int			n;
 
 	if (it->visited != NULL)
@@ -464,16 +464,17 @@ hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
 			hnswmm_visited_test_and_set(graph->visited, it->pending.items[i].id);
 	}
 
-	heap_grow(&batch, ef + 1);
-	while (it->pending.n > 0 && batch.n < ef)
-		heap_push(batch.items, &batch.n, heap_pop(it->pending.items, &it->pending.n, false), true);
+	batch->n = 0;
+	heap_grow(batch, ef + 1);
+	while (it->pending.n > 0 && batch->n < ef)
+		heap_push(batch->items, &batch->n, heap_pop(it->pending.items, &it->pending.n, false), true);
 
 	while (it->frontier.n > 0)
 	{
 		HnswmmCandidate c = it->frontier.items[0];
 		int			nfresh;
 
-		if (batch.n >= ef && c.dist > batch.items[0].dist)
+		if (batch->n >= ef && c.dist > batch->items[0].dist)
 			break;
 		heap_pop(it->frontier.items, &it->frontier.n, false);
 		CHECK_FOR_INTERRUPTS();
@@ -483,19 +484,19 @@ hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
 			HnswmmCandidate e = graph->fresh[i];
 
 			heap_add(&it->frontier, e, false);
-			if (batch.n < ef || e.dist < batch.items[0].dist)
+			if (batch->n < ef || e.dist < batch->items[0].dist)
 			{
-				heap_push(batch.items, &batch.n, e, true);
-				if (batch.n > ef)
-					heap_add(&it->pending, heap_pop(batch.items, &batch.n, true), false);
+				heap_push(batch->items, &batch->n, e, true);
+				if (batch->n > ef)
+					heap_add(&it->pending, heap_pop(batch->items, &batch->n, true), false);
 			}
 			else
 				heap_add(&it->pending, e, false);
 		}
 	}
 
-	n = batch.n;
-	memcpy(out, batch.items, sizeof(HnswmmCandidate) * n);
+	n = batch->n;
+	memcpy(out, batch->items, sizeof(HnswmmCandidate) * n);
 	hnswmm_sort_candidates(out, n);
 	if (it->nreturned + n > it->returned_size)
 	{
@@ -506,7 +507,6 @@ hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
 	}
 	for (int i = 0; i < n; i++)
 		it->returned[it->nreturned++] = out[i].id;
-	pfree(batch.items);
 	return n;
 }
 

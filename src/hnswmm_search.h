@@ -24,6 +24,14 @@ typedef struct HnswmmVisited
 	uint16		generation;
 } HnswmmVisited;
 
+/* A growable binary heap of candidates */
+typedef struct HnswmmHeap
+{
+	HnswmmCandidate *items;
+	int			n;
+	int			size;
+} HnswmmHeap;
+
 typedef struct HnswmmGraph HnswmmGraph;
 
 /* Copy the layer-`level` neighbours of node id into out; return their count */
@@ -38,19 +46,11 @@ struct HnswmmGraph
 	int			max_neighbors;	/* size of the neighbour buffer (2m + 1) */
 	uint32	   *nbuf;			/* neighbour buffer of one expansion */
 	HnswmmCandidate *fresh;		/* its new neighbours with distances */
-	HnswmmCandidate *heap;		/* candidate heap, grown on demand */
-	int			heap_size;
-	HnswmmCandidate *results;	/* result heap of one layer search */
-	int			results_size;
+	const float **mapped;		/* their vectors in the mapping, or NULL */
+	HnswmmHeap	heap;			/* candidates of one layer search */
+	HnswmmHeap	results;		/* results of one layer search or batch */
 };
 
-/* A growable binary heap of candidates */
-typedef struct HnswmmHeap
-{
-	HnswmmCandidate *items;
-	int			n;
-	int			size;
-} HnswmmHeap;
 
 /* State of an incremental layer-0 search, kept across batches */
 typedef struct HnswmmIterSearch

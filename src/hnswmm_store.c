@@ -437,22 +437,32 @@ distance_piece(void *arg, const float *piece, int start, int n)
 	d->sum += d->kernel(d->query + start, piece, n);
 }
 
+/*
+ * Node id's vector in the mapping when it is there in one piece, else NULL
+ * (read it with hnswmm_reader_distance or hnswmm_reader_copy).
+ */
+const float *
+hnswmm_reader_mapped(HnswmmReader *reader, uint32 id)
+{
+	HnswmmSlot	slot;
+
+	if (id >= reader->mapped_below)
+		return NULL;
+	slot = hnswmm_vector_slot(&reader->layout, id);
+	if (slot.offset + reader->layout.dimensions * sizeof(float) > HNSWMM_PAYLOAD)
+		return NULL;
+	return mapped_payload(reader, slot.first_block) + slot.offset / sizeof(float);
+}
+
 float
 hnswmm_reader_distance(HnswmmReader *reader, const float *query, uint32 id)
 {
+	const float *mapped = hnswmm_reader_mapped(reader, id);
 	DistanceArg d;
 
-	/* Fast path: a mapped vector in one piece */
-	if (id < reader->mapped_below)
-	{
-		HnswmmSlot	slot = hnswmm_vector_slot(&reader->layout, id);
-		int			dim = reader->layout.dimensions;
-
-		if (slot.offset + dim * sizeof(float) <= HNSWMM_PAYLOAD)
-			return hnswmm_query_distance(reader->kernel, reader->negate, query,
-										 mapped_payload(reader, slot.first_block) +
-										 slot.offset / sizeof(float), dim);
-	}
+	if (mapped != NULL)
+		return hnswmm_query_distance(reader->kernel, reader->negate, query, mapped,
+									 reader->layout.dimensions);
 	d.kernel = reader->kernel;
 	d.query = query;
 	d.sum = 0;
@@ -470,26 +480,6 @@ void
 hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out)
 {
 	for_each_piece(reader, id, copy_piece, out);
-}
-
-/*
- * Start loading a mapped vector into the cache: the whole of it when it is
- * next in line, its first lines otherwise.
- */
-void
-hnswmm_reader_prefetch(HnswmmReader *reader, uint32 id, bool whole)
-{
-	if (id < reader->mapped_below)
-	{
-		HnswmmSlot	slot = hnswmm_vector_slot(&reader->layout, id);
-		const char *p = (const char *) mapped_payload(reader, slot.first_block) +
-			slot.offset;
-		Size		bytes = whole ? Min(reader->layout.dimensions * sizeof(float),
-										HNSWMM_PAYLOAD - slot.offset) : 256;
-
-		for (Size off = 0; off < bytes; off += 64)
-			__builtin_prefetch(p + off);
-	}
 }
 
 /*

@@ -34,7 +34,7 @@ extern void hnswmm_reader_close(HnswmmReader *reader);
 extern float hnswmm_reader_distance(HnswmmReader *reader, const float *query,
 									uint32 id);
 extern void hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out);
-extern void hnswmm_reader_prefetch(HnswmmReader *reader, uint32 id, bool whole);
+extern const float *hnswmm_reader_mapped(HnswmmReader *reader, uint32 id);
 
 extern float hnswmm_query_distance(HnswmmKernel kernel, bool negate,
 								   const float *a, const float *b, int n);
