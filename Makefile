@@ -23,6 +23,8 @@ OBJS = \
 	src/hnswmm_scan.o \
 	src/hnswmm_vacuum.o \
 	src/hnswmm_info.o \
+	src/hnswmm_quant.o \
+	src/hnswmm_prewarm.o \
 	src/hnswmm_verify.o
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
@@ -54,7 +56,7 @@ $(OBJS): $(wildcard src/*.h)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-.PHONY: demo test bench soak fuzz
+.PHONY: demo test bench bench-ooc soak fuzz
 demo:
 	bash scripts/demo.sh
 test:
@@ -62,6 +64,9 @@ test:
 BENCH_ARGS ?= --cold
 bench:
 	bash scripts/bench.sh $(BENCH_ARGS)
+
+bench-ooc:
+	bash scripts/bench_ooc.sh $(BENCH_OOC_ARGS)
 SOAK_SECONDS ?= 600
 soak:
 	bash scripts/soak.sh $(SOAK_SECONDS)

@@ -33,12 +33,20 @@
 int			hnswmm_ef_search = 40;
 int			hnswmm_iterative_scan = HNSWMM_ITERATIVE_RELAXED;
 int			hnswmm_max_scan_tuples = 20000;
+int			hnswmm_rerank = 0;
 
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", HNSWMM_ITERATIVE_OFF, false},
 	{"relaxed_order", HNSWMM_ITERATIVE_RELAXED, false},
 	{"strict_order", HNSWMM_ITERATIVE_STRICT, false},
 	{NULL, 0, false}
+};
+
+static relopt_enum_elt_def quantization_options[] = {
+	{"none", HNSWMM_QUANT_NONE},
+	{"sq8", HNSWMM_QUANT_SQ8},
+	{"binary", HNSWMM_QUANT_BINARY},
+	{NULL}
 };
 
 static relopt_kind hnswmm_relopt_kind;
@@ -55,6 +63,11 @@ _PG_init(void)
 					  "Beam width while linking new nodes",
 					  HNSWMM_DEFAULT_EF_CONSTRUCTION, 4, HNSWMM_MAX_EF_CONSTRUCTION,
 					  AccessExclusiveLock);
+	add_enum_reloption(hnswmm_relopt_kind, "quantization",
+					   "Code kept with each node for scans to walk the graph by",
+					   quantization_options, HNSWMM_QUANT_NONE,
+					   "Valid values are \"none\", \"sq8\" and \"binary\".",
+					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnswmm.ef_search",
 							"Beam width of hnswmm index scans.",
@@ -68,6 +81,14 @@ _PG_init(void)
 							 "rows that would come out of order.",
 							 &hnswmm_iterative_scan, HNSWMM_ITERATIVE_RELAXED,
 							 iterative_scan_options, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnswmm.rerank",
+							"Candidates a scan of a quantized index re-ranks with exact distances.",
+							"The scan walks the graph by codes with a beam at least this wide, then "
+							"reads the full vectors of this many of its best candidates. 0 means "
+							"ef_search for sq8 codes, and twice ef_search but at least 40 for "
+							"binary codes.",
+							&hnswmm_rerank, 0, 0, 10000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("hnswmm.max_scan_tuples",
 							"Most rows an iterative scan returns.",
 							NULL, &hnswmm_max_scan_tuples, 20000, 1, INT_MAX,
@@ -83,6 +104,7 @@ hnswmm_options(Datum reloptions, bool validate)
 	static const relopt_parse_elt tab[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(HnswmmOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswmmOptions, ef_construction)},
+		{"quantization", RELOPT_TYPE_ENUM, offsetof(HnswmmOptions, quantization)},
 	};
 	HnswmmOptions *opts;
 
@@ -100,12 +122,15 @@ hnswmm_options(Datum reloptions, bool validate)
 }
 
 void
-hnswmm_read_options(Relation index, int *m, int *ef_construction)
+hnswmm_read_options(Relation index, HnswmmParams *params)
 {
 	HnswmmOptions *opts = (HnswmmOptions *) index->rd_options;
 
-	*m = opts ? opts->m : HNSWMM_DEFAULT_M;
-	*ef_construction = opts ? opts->ef_construction : HNSWMM_DEFAULT_EF_CONSTRUCTION;
+	params->m = opts ? opts->m : HNSWMM_DEFAULT_M;
+	params->ef_construction = opts ? opts->ef_construction :
+		HNSWMM_DEFAULT_EF_CONSTRUCTION;
+	params->quantization = opts ? (HnswmmQuantization) opts->quantization :
+		HNSWMM_QUANT_NONE;
 }
 
 /* The metric of an index, from its operator class's support function 1 */

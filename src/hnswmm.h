@@ -125,11 +125,36 @@ typedef struct HnswmmMetaPageData
 	RelFileNode stamp_node;		/* the file it was set for: a copy made by
 								 * CREATE DATABASE or SET TABLESPACE may
 								 * still lag its buffers */
+	uint16		quantization;	/* HnswmmQuantization of the codes in the
+								 * level-0 records (layout; 0 = none) */
+	uint16		center_size;	/* bytes of the binary codes' center, an sq8
+								 * code after these fields (at MAXALIGN),
+								 * or 0 for a zero center */
 } HnswmmMetaPageData;
 
 typedef HnswmmMetaPageData *HnswmmMetaPage;
 
 #define HnswmmPageGetMeta(page) ((HnswmmMetaPage) HnswmmPagePayload(page))
+
+/*
+ * Codes kept in each level-0 record (index option quantization), so that
+ * scans can walk the graph from shared buffers alone and read full vectors
+ * only to re-rank their best candidates.  Formats, each padded to 4 bytes:
+ *
+ *	sq8:	float lo, float step, uint8 c[dim]		x[i] ~ lo + step * c[i]
+ *	binary:	float n2, float f, uint8 bits[p/8]		signs of the rotated
+ *													x - center, p = dim
+ *													padded to a power of 2
+ *
+ * sq8 is scaled per vector; binary is relative to the center kept in the
+ * metapage (hnswmm_quant.c explains both).
+ */
+typedef enum HnswmmQuantization
+{
+	HNSWMM_QUANT_NONE = 0,		/* no codes: scans read the mapped vectors */
+	HNSWMM_QUANT_SQ8 = 1,		/* 8 bits a dimension, scaled per vector */
+	HNSWMM_QUANT_BINARY = 2		/* 1 bit a dimension: above the vector's mean */
+} HnswmmQuantization;
 
 /* Which single-id link of a node record */
 typedef enum HnswmmLink
@@ -147,7 +172,8 @@ typedef enum HnswmmLink
 
 /*
  * Level-0 record of a node, in a graph page.  Fixed size: node_size bytes
- * = offsetof(HnswmmNode, neighbors) + 2 * m * sizeof(uint32).
+ * = offsetof(HnswmmNode, neighbors) + 2 * m * sizeof(uint32) + code_size,
+ * the node's quantized code (if any) following the 2m neighbour slots.
  *
  * Rows with identical (indexed) vectors do not all become graph nodes:
  * thousands of equal vectors would fill each other's neighbour lists and
@@ -175,7 +201,9 @@ typedef struct HnswmmNode
 								 * HNSWMM_INVALID_NODE */
 	uint32		ring_next;		/* next graph node on the ring, or
 								 * HNSWMM_INVALID_NODE for duplicates */
-	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];	/* layer-0 neighbour ids */
+	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];	/* layer-0 neighbour ids,
+													 * 2m slots, then the
+													 * code */
 } HnswmmNode;
 
 /*
@@ -201,7 +229,16 @@ typedef struct HnswmmOptions
 	int32		vl_len_;		/* varlena header */
 	int			m;
 	int			ef_construction;
+	int			quantization;	/* HnswmmQuantization */
 } HnswmmOptions;
+
+/* The build parameters of an index: its options, with defaults */
+typedef struct HnswmmParams
+{
+	int			m;
+	int			ef_construction;
+	HnswmmQuantization quantization;
+} HnswmmParams;
 
 #define HNSWMM_DEFAULT_M				16
 #define HNSWMM_MIN_M					2
@@ -219,6 +256,9 @@ typedef struct HnswmmLayout
 	int			m;
 	int			ef_construction;
 	int			node_size;
+	HnswmmQuantization quantization;
+	int			code_offset;	/* of the code in a level-0 record */
+	int			code_size;		/* 0 without quantization */
 	uint32		nodes_per_graph_page;
 	uint32		nodes_per_extent;
 	uint32		graph_pages;	/* per extent */
@@ -248,21 +288,24 @@ typedef enum HnswmmIterativeScan
 extern int	hnswmm_ef_search;
 extern int	hnswmm_iterative_scan;
 extern int	hnswmm_max_scan_tuples;
+extern int	hnswmm_rerank;
 extern void _PG_init(void);
 extern HnswmmMetric hnswmm_index_metric(Relation index);
-extern void hnswmm_read_options(Relation index, int *m, int *ef_construction);
+extern void hnswmm_read_options(Relation index, HnswmmParams *params);
 
 /* hnswmm_info.c */
 extern Relation hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock);
 
 /* hnswmm_layout.c: layout arithmetic, metapage, page initialisation */
 extern void hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
-								  HnswmmMetric metric, int m, int ef_construction);
+								  HnswmmMetric metric, const HnswmmParams *params);
+extern void hnswmm_read_center(Relation index, const HnswmmLayout *layout,
+							   float *center);
 extern void hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta);
 extern void hnswmm_layout_to_meta(const HnswmmLayout *layout, HnswmmMetaPage meta);
 extern void hnswmm_init_page(Page page, uint16 page_type, uint32 extent);
-extern void hnswmm_init_metapage(Page page, HnswmmMetric metric, int m,
-								 int ef_construction);
+extern void hnswmm_init_metapage(Page page, HnswmmMetric metric,
+								 const HnswmmParams *params);
 extern BlockNumber hnswmm_extent_start(const HnswmmLayout *layout, uint32 extent);
 extern BlockNumber hnswmm_node_block(const HnswmmLayout *layout, uint32 id);
 extern HnswmmNode *hnswmm_page_node(const HnswmmLayout *layout, Page page, uint32 id);

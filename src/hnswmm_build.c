@@ -18,6 +18,7 @@
 #include "common/pg_prng.h"
 #include "hnswmm.h"
 #include "hnswmm_buildgraph.h"
+#include "hnswmm_quant.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/smgr.h"
@@ -44,6 +45,9 @@ typedef struct BuildState
 	char	   *vector_pages;	/* the current extent's vector pages */
 	uint32	   *upper_used;		/* bytes used in each upper page of it */
 	float	   *vec;			/* one prepared vector */
+	double	   *center_sum;		/* binary codes: sum of the vectors */
+	float	   *center;			/* binary codes: their mean */
+	char	   *center_code;	/* its code, once computed */
 	double		heap_tuples;
 	pg_prng_state prng;
 } BuildState;
@@ -209,15 +213,17 @@ assign_level(BuildState *bs, BuildNode *node)
 static void
 set_layout(BuildState *bs, int dimensions)
 {
-	int			m;
-	int			ef_construction;
+	HnswmmParams params;
 
-	hnswmm_read_options(bs->index, &m, &ef_construction);
+	hnswmm_read_options(bs->index, &params);
+	hnswmm_check_params(bs->index, dimensions, &params);
 	hnswmm_compute_layout(&bs->layout, dimensions, hnswmm_index_metric(bs->index),
-						  m, ef_construction);
+						  &params);
 	bs->vector_pages = palloc((Size) bs->layout.vector_pages * BLCKSZ);
 	bs->upper_used = palloc(sizeof(uint32) * bs->layout.upper_pages);
 	bs->vec = palloc(sizeof(float) * dimensions);
+	bs->center_sum = palloc0(sizeof(double) * dimensions);
+	bs->center = palloc0(sizeof(float) * dimensions);
 	bs->have_layout = true;
 }
 
@@ -263,6 +269,11 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (id % bs->layout.nodes_per_extent == 0)
 		start_extent(bs, id / bs->layout.nodes_per_extent);
 	store_vector(bs, id, bs->vec);
+	if (bs->layout.quantization == HNSWMM_QUANT_BINARY)
+	{
+		for (int i = 0; i < v->dim; i++)
+			bs->center_sum[i] += bs->vec[i];
+	}
 
 	if (id >= bs->nodes_size)
 	{
@@ -280,9 +291,14 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		flush_extent(bs, id / bs->layout.nodes_per_extent);
 }
 
-/* Fill the graph and upper pages of one extent from the in-memory graph */
+/*
+ * Fill the graph and upper pages of one extent from the in-memory graph.
+ * Codes of a quantized index are made here from the vectors, which the
+ * reader streams from the file in order.
+ */
 static void
-write_extent_graph(BuildState *bs, BuildShared *graph, uint32 extent, char *pages)
+write_extent_graph(BuildState *bs, BuildShared *graph, HnswmmReader *reader,
+				   uint32 extent, char *pages)
 {
 	BuildNode  *nodes = BUILD_NODES(graph);
 	uint32	   *level0 = BUILD_LEVEL0(graph);
@@ -317,6 +333,12 @@ write_extent_graph(BuildState *bs, BuildShared *graph, uint32 extent, char *page
 		node->dup_next = bn->dup_next;
 		node->ring_next = bn->ring_next;
 		memcpy(node->neighbors, level0 + (Size) id * 2 * m, sizeof(uint32) * count0[id]);
+		if (layout->code_size > 0)
+		{
+			hnswmm_reader_copy(reader, id, bs->vec);
+			hnswmm_encode(layout, bs->center, bs->vec,
+						  (char *) node + layout->code_offset);
+		}
 		((PageHeader) gp)->pd_lower = HNSWMM_PAGE_HEADER + end;
 
 		for (int l = 1; l <= node->level; l++)
@@ -337,19 +359,55 @@ write_extent_graph(BuildState *bs, BuildShared *graph, uint32 extent, char *page
 	write_pages(bs, hnswmm_extent_start(layout, extent), pages, fixed, false);
 }
 
+/*
+ * The center of binary codes: the mean of the indexed vectors, rounded to
+ * the sq8 code that the metapage keeps (hnswmm_read_center), so that the
+ * codes are made against exactly the center that scans read back.
+ */
+static void
+compute_center(BuildState *bs)
+{
+	int			dim = bs->layout.dimensions;
+	int			size = hnswmm_center_size(bs->layout.quantization, dim);
+
+	if (size == 0 || bs->nnodes == 0)
+		return;
+	for (int i = 0; i < dim; i++)
+		bs->center[i] = (float) (bs->center_sum[i] / bs->nnodes);
+	bs->center_code = palloc(size);
+	hnswmm_encode_center(bs->center, dim, bs->center_code);
+	hnswmm_decode_center(bs->center_code, dim, bs->center);
+}
+
+static void
+write_center(BuildState *bs, Page page)
+{
+	HnswmmMetaPage meta = HnswmmPageGetMeta(page);
+	int			size = hnswmm_center_size(bs->layout.quantization,
+										  bs->layout.dimensions);
+
+	if (bs->center_code == NULL)
+		return;
+	memcpy((char *) meta + MAXALIGN(sizeof(HnswmmMetaPageData)), bs->center_code, size);
+	meta->center_size = size;
+	((PageHeader) page)->pd_lower = HNSWMM_PAGE_HEADER +
+		MAXALIGN(sizeof(HnswmmMetaPageData)) + size;
+}
+
 static void
 write_metapage(BuildState *bs, BuildShared *graph, bool extend)
 {
 	char	   *page = palloc(BLCKSZ);
 	HnswmmMetaPage meta;
-	int			m;
-	int			ef_construction;
+	HnswmmParams params;
 
-	hnswmm_read_options(bs->index, &m, &ef_construction);
-	hnswmm_init_metapage(page, hnswmm_index_metric(bs->index), m, ef_construction);
+	hnswmm_read_options(bs->index, &params);
+	hnswmm_init_metapage(page, hnswmm_index_metric(bs->index), &params);
 	meta = HnswmmPageGetMeta(page);
 	if (bs->have_layout)
 		hnswmm_layout_to_meta(&bs->layout, meta);
+	if (bs->have_layout)
+		write_center(bs, page);
 	meta->nnodes = bs->nnodes;
 	meta->flushed = bs->nnodes;
 	if (!RelationUsesLocalBuffers(bs->index))
@@ -369,6 +427,7 @@ IndexBuildResult *
 hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result;
+	HnswmmParams params;
 	BuildState	bs;
 	BuildGraphResult graph = {0};
 	MemoryContext ctx;
@@ -377,6 +436,8 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
+	hnswmm_read_options(index, &params);
+	hnswmm_check_params(index, declared_dimensions(index), &params);
 
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm build",
 								ALLOCSET_DEFAULT_SIZES);
@@ -398,18 +459,23 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 											build_callback, &bs, NULL);
 	if (bs.have_layout && bs.nnodes % bs.layout.nodes_per_extent != 0)
 		flush_extent(&bs, bs.nnodes / bs.layout.nodes_per_extent);
+	if (bs.have_layout)
+		compute_center(&bs);
 
 	if (bs.nnodes > 0)
 	{
 		char	   *pages = palloc((Size) (bs.layout.graph_pages + bs.layout.upper_pages) * BLCKSZ);
 		uint32		nextents = (bs.nnodes - 1) / bs.layout.nodes_per_extent + 1;
+		HnswmmReader reader;
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_GRAPH);
 		hnswmm_build_graph(heap, index, indexInfo, &bs.layout, bs.nodes, bs.nnodes,
 						   &graph);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
+		hnswmm_reader_open_build(&reader, index, &bs.layout, bs.nnodes);
 		for (uint32 e = 0; e < nextents; e++)
-			write_extent_graph(&bs, graph.shared, e, pages);
+			write_extent_graph(&bs, graph.shared, &reader, e, pages);
+		hnswmm_reader_close(&reader);
 		ereport(NOTICE,
 				(errmsg("hnswmm graph of %u vectors built in %s of memory%s",
 						bs.nnodes, format_size(graph.shared->size),
@@ -433,11 +499,10 @@ void
 hnswmm_buildempty(Relation index)
 {
 	char	   *page = palloc(BLCKSZ);
-	int			m;
-	int			ef_construction;
+	HnswmmParams params;
 
-	hnswmm_read_options(index, &m, &ef_construction);
-	hnswmm_init_metapage(page, hnswmm_index_metric(index), m, ef_construction);
+	hnswmm_read_options(index, &params);
+	hnswmm_init_metapage(page, hnswmm_index_metric(index), &params);
 	PageSetChecksumInplace(page, HNSWMM_METAPAGE_BLKNO);
 	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSWMM_METAPAGE_BLKNO,
 			  page, true);

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "hnswmm_graph.h"
+#include "hnswmm_quant.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/rel.h"
@@ -353,7 +354,7 @@ choose_upper_page(Relation index, const HnswmmLayout *layout, uint32 extent,
 static void
 init_node_record(const HnswmmLayout *layout, Page page, uint32 id,
 				 ItemPointer tid, int level, uint8 flags,
-				 uint32 upper_page, uint32 upper_offset)
+				 uint32 upper_page, uint32 upper_offset, const char *code)
 {
 	HnswmmNode *node = hnswmm_page_node(layout, page, id);
 	uint32		k = id % layout->nodes_per_extent;
@@ -370,6 +371,7 @@ init_node_record(const HnswmmLayout *layout, Page page, uint32 id,
 	node->unused = 0;
 	node->dup_next = HNSWMM_INVALID_NODE;
 	node->ring_next = HNSWMM_INVALID_NODE;
+	memcpy((char *) node + layout->code_offset, code, layout->code_size);
 	hdr->pd_lower = Max(hdr->pd_lower, HNSWMM_PAGE_HEADER + end);
 }
 
@@ -424,7 +426,15 @@ hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 	uint32		extent;
 	uint32		upper_page = 0;
 	uint32		upper_offset = 0;
+	char	   *code = palloc(layout->code_size + 1);
+	float	   *center = NULL;
 
+	if (layout->quantization == HNSWMM_QUANT_BINARY)
+	{
+		center = palloc(sizeof(float) * layout->dimensions);
+		hnswmm_read_center(index, layout, center);
+	}
+	hnswmm_encode(layout, center, vec, code);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	id = HnswmmPageGetMeta(BufferGetPage(metabuf))->nnodes;
 	if (id >= HNSWMM_INVALID_NODE - 1)
@@ -467,7 +477,8 @@ hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 										 GenericXLogRegisterBuffer(state, ubuf, 0),
 										 *level);
 	gpage = GenericXLogRegisterBuffer(state, gbuf, 0);
-	init_node_record(layout, gpage, id, tid, *level, flags, upper_page, upper_offset);
+	init_node_record(layout, gpage, id, tid, *level, flags, upper_page,
+					 upper_offset, code);
 	node = hnswmm_page_node(layout, gpage, id);
 	if (after == HNSWMM_INVALID_NODE)
 	{
@@ -492,6 +503,9 @@ hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 		UnlockReleaseBuffer(ubuf);
 	UnlockReleaseBuffer(gbuf);
 	UnlockReleaseBuffer(metabuf);
+	pfree(code);
+	if (center != NULL)
+		pfree(center);
 	return id;
 }
 
@@ -602,11 +616,13 @@ static bool
 change_dimensions(Relation index, HnswmmMetaPage meta, void *arg)
 {
 	HnswmmLayout layout;
+	HnswmmParams params = {meta->m, meta->ef_construction,
+	(HnswmmQuantization) meta->quantization};
 
 	if (meta->dimensions != 0)
 		return false;
 	hnswmm_compute_layout(&layout, *(int *) arg, (HnswmmMetric) meta->metric,
-						  meta->m, meta->ef_construction);
+						  &params);
 	hnswmm_layout_to_meta(&layout, meta);
 	return true;
 }
@@ -618,6 +634,13 @@ change_dimensions(Relation index, HnswmmMetaPage meta, void *arg)
 void
 hnswmm_set_dimensions(Relation index, int dimensions, HnswmmMetaPageData *out)
 {
+	HnswmmParams params;
+
+	hnswmm_get_meta(index, out);
+	params.m = out->m;
+	params.ef_construction = out->ef_construction;
+	params.quantization = (HnswmmQuantization) out->quantization;
+	hnswmm_check_params(index, dimensions, &params);
 	hnswmm_change_meta(index, change_dimensions, &dimensions);
 	hnswmm_get_meta(index, out);
 }
@@ -632,6 +655,34 @@ page_neighbors(HnswmmGraph *graph, uint32 id, int level, uint32 *out)
 										level, out);
 }
 
+/*
+ * HnswmmGraph callback of a quantized index: distances from the codes in
+ * the nodes' level-0 records.  The last graph page stays pinned, since
+ * neighbours often share a page.
+ */
+static void
+page_approx(HnswmmGraph *graph, const float *query, const uint32 *ids, int n,
+			HnswmmCandidate *out)
+{
+	HnswmmPageGraph *pg = (HnswmmPageGraph *) graph;
+	const HnswmmLayout *layout = &pg->reader.layout;
+
+	for (int i = 0; i < n; i++)
+	{
+		BlockNumber blkno = hnswmm_node_block(layout, ids[i]);
+		HnswmmNode *node;
+
+		if (!BufferIsValid(pg->code_buf) || BufferGetBlockNumber(pg->code_buf) != blkno)
+			pg->code_buf = ReleaseAndReadBuffer(pg->code_buf, pg->reader.index, blkno);
+		LockBuffer(pg->code_buf, BUFFER_LOCK_SHARE);
+		node = hnswmm_page_node(layout, BufferGetPage(pg->code_buf), ids[i]);
+		out[i].id = ids[i];
+		out[i].dist = hnswmm_code_distance(pg->codes,
+										   (char *) node + layout->code_offset);
+		LockBuffer(pg->code_buf, BUFFER_LOCK_UNLOCK);
+	}
+}
+
 /* A graph over the index's pages, reading vectors with a fresh reader */
 void
 hnswmm_page_graph_open(HnswmmPageGraph *pg, Relation index,
@@ -641,10 +692,33 @@ hnswmm_page_graph_open(HnswmmPageGraph *pg, Relation index,
 	hnswmm_graph_init(&pg->graph, page_neighbors, &pg->reader,
 					  pg->reader.layout.m, hnswmm_backend_visited());
 	hnswmm_visited_reset(pg->graph.visited, meta->nnodes);
+	pg->code_buf = InvalidBuffer;
+	pg->codes = NULL;
+}
+
+/*
+ * Walk a quantized index by its codes, for this query (scans; inserts
+ * link nodes by exact distances).
+ */
+void
+hnswmm_page_graph_use_codes(HnswmmPageGraph *pg, const float *query)
+{
+	const HnswmmLayout *layout = &pg->reader.layout;
+	float	   *center;
+
+	if (layout->code_size == 0)
+		return;
+	center = palloc(sizeof(float) * layout->dimensions);
+	hnswmm_read_center(pg->reader.index, layout, center);
+	pg->codes = hnswmm_code_query(layout, center, query);
+	pg->graph.approx = page_approx;
 }
 
 void
 hnswmm_page_graph_close(HnswmmPageGraph *pg)
 {
+	if (BufferIsValid(pg->code_buf))
+		ReleaseBuffer(pg->code_buf);
+	pg->code_buf = InvalidBuffer;
 	hnswmm_reader_close(&pg->reader);
 }

@@ -24,6 +24,9 @@ typedef struct HnswmmPageGraph
 {
 	HnswmmGraph graph;			/* must be first */
 	HnswmmReader reader;
+	Buffer		code_buf;		/* graph page kept pinned by code reads */
+	struct HnswmmCodeQuery *codes;	/* the query, for codes; NULL: walk by
+									 * vectors */
 } HnswmmPageGraph;
 
 extern void hnswmm_read_node(Relation index, const HnswmmLayout *layout,
@@ -52,6 +55,7 @@ extern void hnswmm_set_dimensions(Relation index, int dimensions,
 								  HnswmmMetaPageData *out);
 extern void hnswmm_page_graph_open(HnswmmPageGraph *pg, Relation index,
 								   const HnswmmMetaPageData *meta);
+extern void hnswmm_page_graph_use_codes(HnswmmPageGraph *pg, const float *query);
 extern void hnswmm_page_graph_close(HnswmmPageGraph *pg);
 
 

@@ -10,6 +10,7 @@
 #include "commands/defrem.h"
 #include "funcapi.h"
 #include "hnswmm.h"
+#include "hnswmm_quant.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
@@ -53,8 +54,8 @@ hnswmm_index_info(PG_FUNCTION_ARGS)
 	HnswmmMetaPageData meta;
 	HnswmmLayout layout;
 	TupleDesc	tupdesc;
-	Datum		values[11];
-	bool		nulls[11] = {0};
+	Datum		values[13];
+	bool		nulls[13] = {0};
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	int64		nextents = 0;
 	int64		graph_pages = 0;
@@ -81,6 +82,8 @@ hnswmm_index_info(PG_FUNCTION_ARGS)
 	values[8] = Int64GetDatum(graph_pages * BLCKSZ);
 	values[9] = Int64GetDatum(vector_pages * BLCKSZ);
 	values[10] = Int64GetDatum(meta.flushed);
+	values[11] = CStringGetTextDatum(hnswmm_quantization_name(layout.quantization));
+	values[12] = Int32GetDatum(meta.dimensions > 0 ? layout.code_size : 0);
 	index_close(index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

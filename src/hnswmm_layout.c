@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "hnswmm.h"
+#include "hnswmm_quant.h"
 #include "storage/bufpage.h"
 
 /*
@@ -35,9 +36,10 @@ expected_upper_bytes(int m)
  */
 void
 hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
-					  HnswmmMetric metric, int m, int ef_construction)
+					  HnswmmMetric metric, const HnswmmParams *params)
 {
 	Size		vector_bytes = (Size) dimensions * sizeof(float);
+	int			m = params->m;
 	double		pages_per_node;
 	uint32		per_page;
 	uint32		nodes;
@@ -45,9 +47,12 @@ hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 	layout->dimensions = dimensions;
 	layout->metric = metric;
 	layout->m = m;
-	layout->ef_construction = ef_construction;
-	layout->node_size = HNSWMM_NODE_SIZE(m);
-	per_page = HNSWMM_PAYLOAD / layout->node_size;
+	layout->ef_construction = params->ef_construction;
+	layout->quantization = params->quantization;
+	layout->code_offset = HNSWMM_NODE_SIZE(m);
+	layout->code_size = hnswmm_code_size(params->quantization, dimensions);
+	layout->node_size = layout->code_offset + layout->code_size;
+	per_page = Max(HNSWMM_PAYLOAD / layout->node_size, 1);
 	layout->nodes_per_graph_page = per_page;
 
 	pages_per_node = 1.0 / per_page + (double) vector_bytes / HNSWMM_PAYLOAD;
@@ -75,6 +80,9 @@ hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta)
 	layout->m = meta->m;
 	layout->ef_construction = meta->ef_construction;
 	layout->node_size = meta->node_size;
+	layout->quantization = (HnswmmQuantization) meta->quantization;
+	layout->code_offset = HNSWMM_NODE_SIZE(meta->m);
+	layout->code_size = meta->node_size - layout->code_offset;
 	layout->nodes_per_graph_page = meta->nodes_per_graph_page;
 	layout->nodes_per_extent = meta->nodes_per_extent;
 	layout->graph_pages = meta->graph_pages_per_extent;
@@ -92,6 +100,7 @@ hnswmm_layout_to_meta(const HnswmmLayout *layout, HnswmmMetaPage meta)
 	meta->m = layout->m;
 	meta->ef_construction = layout->ef_construction;
 	meta->node_size = layout->node_size;
+	meta->quantization = layout->quantization;
 	meta->nodes_per_graph_page = layout->nodes_per_graph_page;
 	meta->nodes_per_extent = layout->nodes_per_extent;
 	meta->graph_pages_per_extent = layout->graph_pages;
@@ -113,7 +122,7 @@ hnswmm_init_page(Page page, uint16 page_type, uint32 extent)
 
 /* A metapage of an empty index whose dimensions are not known yet */
 void
-hnswmm_init_metapage(Page page, HnswmmMetric metric, int m, int ef_construction)
+hnswmm_init_metapage(Page page, HnswmmMetric metric, const HnswmmParams *params)
 {
 	HnswmmMetaPage meta;
 
@@ -123,8 +132,9 @@ hnswmm_init_metapage(Page page, HnswmmMetric metric, int m, int ef_construction)
 	meta->magic = HNSWMM_MAGIC;
 	meta->version = HNSWMM_VERSION;
 	meta->metric = metric;
-	meta->m = m;
-	meta->ef_construction = ef_construction;
+	meta->m = params->m;
+	meta->ef_construction = params->ef_construction;
+	meta->quantization = params->quantization;
 	meta->entry_node = HNSWMM_INVALID_NODE;
 	((PageHeader) page)->pd_lower =
 		HNSWMM_PAGE_HEADER + sizeof(HnswmmMetaPageData);
@@ -193,6 +203,31 @@ hnswmm_upper_capacity_level(const HnswmmLayout *layout, int level, uint32 used)
 	uint32		room = HNSWMM_PAYLOAD - Min(used, HNSWMM_PAYLOAD);
 
 	return Min(level, (int) (room / HNSWMM_LAYER_SIZE(layout->m)));
+}
+
+/*
+ * The center of a binary-quantized index (zeros if it has none), from the
+ * sq8 code that follows the metapage's fields.  It is set by CREATE INDEX
+ * and never changes.
+ */
+void
+hnswmm_read_center(Relation index, const HnswmmLayout *layout, float *center)
+{
+	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
+	Page		page;
+	HnswmmMetaPage meta;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	meta = HnswmmPageGetMeta(page);
+	if (meta->center_size > 0 &&
+		meta->center_size == hnswmm_center_size(layout->quantization,
+												layout->dimensions))
+		hnswmm_decode_center((char *) meta + MAXALIGN(sizeof(HnswmmMetaPageData)),
+							 layout->dimensions, center);
+	else
+		memset(center, 0, sizeof(float) * layout->dimensions);
+	UnlockReleaseBuffer(buf);
 }
 
 /* Copy the metapage contents, checking that this is an hnswmm index */

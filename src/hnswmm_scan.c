@@ -4,14 +4,17 @@
  *		the HNSW search (greedy descent, then a level-0 beam of width
  *		hnswmm.ef_search); later calls hand out the results closest first,
  *		each followed by the rows of its duplicate chain, skipping rows
- *		VACUUM removed.  The executor computes the exact
- *		distance of each returned row from the heap tuple.
+ *		VACUUM removed.  A quantized index is walked by the codes in its
+ *		graph records and the best candidates re-ranked by their full
+ *		vectors.  The executor computes the exact distance of each returned
+ *		row from the heap tuple.
  */
 #include "postgres.h"
 
 #include "access/relscan.h"
 #include "hnswmm.h"
 #include "hnswmm_graph.h"
+#include "portability/instr_time.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -22,11 +25,15 @@ typedef struct HnswmmScanOpaqueData
 	bool		done;			/* nothing more to return */
 	HnswmmLayout layout;
 	float	   *query;			/* in the form the index searches with */
-	int			ef;				/* hnswmm.ef_search when the scan started */
+	int			ef;				/* beam width: hnswmm.ef_search when the scan
+								 * started, at least rerank */
+	int			rerank;			/* candidates re-ranked in each batch */
 	HnswmmIterSearch iter;		/* the layer-0 search, across batches */
 	HnswmmPageGraph pg;			/* open from the first batch to the end */
 	uint32		nnodes;			/* node count when the scan started */
 	HnswmmCandidate *batch;		/* current batch, closest first */
+	HnswmmNodeInfo *infos;		/* records of its first nread nodes */
+	int			nread;
 	int			nbatch;
 	int			next;			/* next of the batch to return */
 	uint32		chain;			/* next duplicate of the last result */
@@ -93,6 +100,24 @@ scan_query(IndexScanDesc scan, const HnswmmLayout *layout)
 	return query;
 }
 
+/*
+ * How many candidates of each batch get exact distances: none for an index
+ * without codes, else hnswmm.rerank, by default ef_search for sq8 codes and
+ * for binary ones, whose estimates are coarser, twice that and at least
+ * four times a LIMIT of 10.
+ */
+static int
+rerank_count(const HnswmmLayout *layout)
+{
+	if (layout->quantization == HNSWMM_QUANT_NONE)
+		return 0;
+	if (hnswmm_rerank > 0)
+		return hnswmm_rerank;
+	if (layout->quantization == HNSWMM_QUANT_BINARY)
+		return Max(2 * hnswmm_ef_search, 40);
+	return hnswmm_ef_search;
+}
+
 /* Open the graph and descend to layer 0; false for an empty index */
 static bool
 start_search(IndexScanDesc scan)
@@ -113,14 +138,64 @@ start_search(IndexScanDesc scan)
 	so->query = scan_query(scan, &so->layout);
 	so->nnodes = meta.nnodes;
 	hnswmm_page_graph_open(&so->pg, scan->indexRelation, &meta);
+	hnswmm_page_graph_use_codes(&so->pg, so->query);
 	so->started = true;
 	entry.id = meta.entry_node;
-	entry.dist = hnswmm_reader_distance(&so->pg.reader, so->query, entry.id);
+	entry.dist = hnswmm_graph_distance(&so->pg.graph, so->query, entry.id);
 	entry = hnswmm_greedy_descent(&so->pg.graph, so->query, entry, meta.entry_level, 0);
 	hnswmm_iter_init(&so->iter, entry);
 	so->ef = hnswmm_ef_search;
+	so->rerank = rerank_count(&so->layout);
+	so->ef = Max(so->ef, so->rerank);
 	so->batch = palloc(sizeof(HnswmmCandidate) * so->ef);
+	so->infos = palloc(sizeof(HnswmmNodeInfo) * so->ef);
 	return true;
+}
+
+/*
+ * Whether this backend's last re-ranking found its vectors slow to read
+ * (not in memory).  Asking the kernel for each vector ahead costs a system
+ * call apiece, which pays only when the vectors are on disk.
+ */
+static bool rerank_from_disk = true;
+
+/* A re-ranking slower than this per vector read from disk, not memory */
+#define RERANK_MEMORY_US	5
+
+/*
+ * A quantized index walks the graph by codes, with a beam at least as wide
+ * as the re-ranking, so that the candidates to re-rank are there even for
+ * a small ef_search.  Give the batch's best so->rerank candidates (all of
+ * them under strict_order, which compares distances across batches) their
+ * exact distances from the full vectors and put them first, closest first.
+ * When the vectors come from disk, their pages are requested all at once
+ * first, so that the reads overlap.
+ */
+static void
+rerank_batch(HnswmmScanOpaque so)
+{
+	HnswmmReader *reader = &so->pg.reader;
+	int			n = so->nbatch;
+	instr_time	start;
+	instr_time	elapsed;
+
+	if (so->rerank == 0 || n == 0)
+		return;
+	if (hnswmm_iterative_scan != HNSWMM_ITERATIVE_STRICT)
+		n = Min(n, so->rerank);
+	if (rerank_from_disk)
+	{
+		for (int i = 0; i < n; i++)
+			hnswmm_reader_willneed(reader, so->batch[i].id);
+	}
+	INSTR_TIME_SET_CURRENT(start);
+	for (int i = 0; i < n; i++)
+		so->batch[i].dist = hnswmm_reader_distance(reader, so->query,
+												   so->batch[i].id);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	rerank_from_disk = INSTR_TIME_GET_MICROSEC(elapsed) > (uint64) n * RERANK_MEMORY_US;
+	hnswmm_sort_candidates(so->batch, n);
 }
 
 /*
@@ -136,6 +211,7 @@ next_batch(IndexScanDesc scan)
 
 	so->nbatch = 0;
 	so->next = 0;
+	so->nread = 0;
 	if (!so->started)
 	{
 		if (start_search(scan))
@@ -150,24 +226,54 @@ next_batch(IndexScanDesc scan)
 		so->nbatch = hnswmm_iter_next_batch(&so->pg.graph, so->query,
 											&so->iter, so->ef, so->batch);
 	}
+	rerank_batch(so);
 	so->done = so->nbatch == 0;
 	MemoryContextSwitchTo(old);
 	return !so->done;
 }
 
+/* Heap pages of this many results are requested before the first is returned */
+#define HEAP_PREFETCH_FIRST	10
+
 /*
- * The next node to hand out: each search result, then the rows of its
- * duplicate chain.  Under strict_order a result closer than one already
- * handed out (found by a later batch) is dropped.
+ * Read the node records of the batch's results up to the (i + 1)-th, and
+ * ask for the heap pages of their rows, so that reads of pages not in
+ * memory overlap instead of coming one at a time as the executor fetches
+ * each row.  The look-ahead covers a LIMIT 10 at once and doubles as the
+ * query keeps asking.
+ */
+static void
+prefetch_results(IndexScanDesc scan, int i)
+{
+	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
+	int			want = Min(so->nbatch, Max(HEAP_PREFETCH_FIRST, 2 * (i + 1)));
+
+	while (so->nread < want)
+	{
+		HnswmmNodeInfo *info = &so->infos[so->nread++];
+
+		hnswmm_read_node(scan->indexRelation, &so->layout,
+						 so->batch[so->nread - 1].id, info);
+		if (scan->heapRelation != NULL && ItemPointerIsValid(&info->heaptid) &&
+			!(info->flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)))
+			PrefetchBuffer(scan->heapRelation, MAIN_FORKNUM,
+						   ItemPointerGetBlockNumber(&info->heaptid));
+	}
+}
+
+/*
+ * The next node to hand out, with its record: each search result, then the
+ * rows of its duplicate chain.  Under strict_order a result closer than one
+ * already handed out (found by a later batch) is dropped.
  */
 static bool
-next_node(IndexScanDesc scan, uint32 *id)
+next_node(IndexScanDesc scan, HnswmmNodeInfo *info)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
 
 	if (so->chain != HNSWMM_INVALID_NODE)
 	{
-		*id = so->chain;
+		hnswmm_read_node(scan->indexRelation, &so->layout, so->chain, info);
 		return true;
 	}
 	for (;;)
@@ -182,7 +288,8 @@ next_node(IndexScanDesc scan, uint32 *id)
 			continue;
 		so->returned++;
 		so->last_dist = c.dist;
-		*id = c.id;
+		prefetch_results(scan, so->next - 1);
+		*info = so->infos[so->next - 1];
 		return true;
 	}
 }
@@ -191,13 +298,10 @@ bool
 hnswmm_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
-	uint32		id;
+	HnswmmNodeInfo info;
 
-	while (next_node(scan, &id))
+	while (next_node(scan, &info))
 	{
-		HnswmmNodeInfo info;
-
-		hnswmm_read_node(scan->indexRelation, &so->layout, id, &info);
 		so->chain = info.dup_next;
 		if ((info.flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)) ||
 			!ItemPointerIsValid(&info.heaptid))

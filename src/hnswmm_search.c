@@ -180,6 +180,18 @@ prefetch_bytes(const float *v, Size bytes)
 		__builtin_prefetch((const char *) v + off);
 }
 
+/* Distance from the query to node id as the graph walks: by code or vector */
+float
+hnswmm_graph_distance(HnswmmGraph *graph, const float *query, uint32 id)
+{
+	HnswmmCandidate c;
+
+	if (graph->approx == NULL)
+		return hnswmm_reader_distance(graph->reader, query, id);
+	graph->approx(graph, query, &id, 1, &c);
+	return c.dist;
+}
+
 /*
  * Expand node id on a layer: the neighbours not visited yet, with their
  * distances to the query, written to fresh (room for max_neighbors).
@@ -198,6 +210,14 @@ expand_node(HnswmmGraph *graph, const float *query, uint32 id, int level,
 	int			n = graph->neighbors(graph, id, level, nb);
 	int			nfresh = 0;
 
+	if (graph->approx != NULL)
+	{
+		for (int i = 0; i < n; i++)
+			if (!hnswmm_visited_test_and_set(graph->visited, nb[i]))
+				nb[nfresh++] = nb[i];
+		graph->approx(graph, query, nb, nfresh, fresh);
+		return nfresh;
+	}
 	for (int i = 0; i < n; i++)
 	{
 		if (hnswmm_visited_test_and_set(graph->visited, nb[i]))
@@ -299,8 +319,7 @@ hnswmm_greedy_descent(HnswmmGraph *graph, const float *query,
 			CHECK_FOR_INTERRUPTS();
 			for (int i = 0; i < n; i++)
 			{
-				float		d = hnswmm_reader_distance(graph->reader, query,
-													   graph->nbuf[i]);
+				float		d = hnswmm_graph_distance(graph, query, graph->nbuf[i]);
 
 				if (d < entry.dist)
 				{

@@ -38,9 +38,14 @@ typedef struct HnswmmGraph HnswmmGraph;
 typedef int (*HnswmmNeighborsFn) (HnswmmGraph *graph, uint32 id, int level,
 								  uint32 *out);
 
+/* Approximate distances from the query to nodes ids[0..n) (codes) */
+typedef void (*HnswmmApproxFn) (HnswmmGraph *graph, const float *query,
+								const uint32 *ids, int n, HnswmmCandidate *out);
+
 struct HnswmmGraph
 {
 	HnswmmNeighborsFn neighbors;
+	HnswmmApproxFn approx;		/* if set, walk by codes instead of vectors */
 	HnswmmReader *reader;		/* vectors */
 	HnswmmVisited *visited;
 	int			max_neighbors;	/* size of the neighbour buffer (2m + 1) */
@@ -88,6 +93,8 @@ extern void hnswmm_add_links(HnswmmReader *reader, const HnswmmListStore *store,
 
 extern void hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
 							  HnswmmReader *reader, int m, HnswmmVisited *visited);
+extern float hnswmm_graph_distance(HnswmmGraph *graph, const float *query,
+								   uint32 id);
 extern HnswmmVisited *hnswmm_backend_visited(void);
 extern void hnswmm_visited_reset(HnswmmVisited *visited, uint32 nnodes);
 extern bool hnswmm_visited_test_and_set(HnswmmVisited *visited, uint32 id);

@@ -454,6 +454,43 @@ hnswmm_reader_mapped(HnswmmReader *reader, uint32 id)
 	return mapped_payload(reader, slot.first_block) + slot.offset / sizeof(float);
 }
 
+/*
+ * Ask the kernel to start reading node id's vector from disk if it is not
+ * in memory; reading several this way overlaps their I/O.
+ */
+void
+hnswmm_reader_willneed(HnswmmReader *reader, uint32 id)
+{
+	HnswmmSlot	slot;
+	uintptr_t	start;
+	uintptr_t	end;
+	Size		os_page = 4096;
+
+	if (id >= reader->mapped_below)
+		return;
+	slot = hnswmm_vector_slot(&reader->layout, id);
+	start = (uintptr_t) mapped_payload(reader, slot.first_block) + slot.offset;
+	end = start + (Size) reader->layout.dimensions * sizeof(float);
+	start -= start % os_page;
+	(void) madvise((void *) start, end - start, MADV_WILLNEED);
+}
+
+/*
+ * Ask the kernel to read blocks [first, first + n) ahead through the
+ * mapping; returns the bytes advised (0 when the reader has no mapping).
+ */
+int64
+hnswmm_reader_willneed_blocks(HnswmmReader *reader, BlockNumber first,
+							  BlockNumber n)
+{
+	if (reader->map == NULL || n == 0 ||
+		first + n > reader->map->mapped_segs * (BlockNumber) RELSEG_SIZE)
+		return 0;
+	(void) madvise(reader->base + (Size) first * BLCKSZ, (Size) n * BLCKSZ,
+				   MADV_WILLNEED);
+	return (int64) n * BLCKSZ;
+}
+
 float
 hnswmm_reader_distance(HnswmmReader *reader, const float *query, uint32 id)
 {

@@ -35,6 +35,9 @@ extern float hnswmm_reader_distance(HnswmmReader *reader, const float *query,
 									uint32 id);
 extern void hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out);
 extern const float *hnswmm_reader_mapped(HnswmmReader *reader, uint32 id);
+extern void hnswmm_reader_willneed(HnswmmReader *reader, uint32 id);
+extern int64 hnswmm_reader_willneed_blocks(HnswmmReader *reader,
+										   BlockNumber first, BlockNumber n);
 
 extern float hnswmm_query_distance(HnswmmKernel kernel, bool negate,
 								   const float *a, const float *b, int n);

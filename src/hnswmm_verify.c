@@ -15,6 +15,7 @@
 #include "catalog/index.h"
 #include "funcapi.h"
 #include "hnswmm.h"
+#include "hnswmm_quant.h"
 #include "hnswmm_graph.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -282,6 +283,7 @@ check_meta(VerifyState *vs)
 	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
 	Buffer		buf = read_page(vs, HNSWMM_METAPAGE_BLKNO, HNSWMM_PAGE_META);
 	HnswmmLayout expected;
+	HnswmmParams params;
 
 	UnlockReleaseBuffer(buf);
 	hnswmm_get_meta(vs->index, &vs->meta);
@@ -297,8 +299,18 @@ check_meta(VerifyState *vs)
 		vs->meta.metric > HNSWMM_METRIC_L1)
 		corrupt(vs, "the metapage has impossible parameters (%u dimensions)",
 				vs->meta.dimensions);
+	if (vs->meta.quantization > HNSWMM_QUANT_BINARY)
+		corrupt(vs, "the metapage names an unknown quantization %u",
+				vs->meta.quantization);
+	if (vs->meta.center_size != 0 &&
+		vs->meta.center_size != hnswmm_center_size(vs->layout.quantization,
+												   vs->meta.dimensions))
+		corrupt(vs, "the metapage has a center of %u bytes", vs->meta.center_size);
+	params.m = vs->layout.m;
+	params.ef_construction = vs->layout.ef_construction;
+	params.quantization = vs->layout.quantization;
 	hnswmm_compute_layout(&expected, vs->meta.dimensions, vs->layout.metric,
-						  vs->layout.m, vs->layout.ef_construction);
+						  &params);
 	if (memcmp(&expected, &vs->layout, sizeof(HnswmmLayout)) != 0)
 		corrupt(vs, "the metapage has an impossible layout (node size %u)",
 				vs->layout.node_size);

@@ -43,7 +43,13 @@ CREATE FUNCTION hnswmm_index_info(index regclass,
 	OUT dimensions int, OUT m int, OUT ef_construction int,
 	OUT nodes bigint, OUT deleted bigint, OUT max_level int,
 	OUT graph_pages bigint, OUT vector_pages bigint,
-	OUT graph_bytes bigint, OUT vector_bytes bigint, OUT flushed bigint)
+	OUT graph_bytes bigint, OUT vector_bytes bigint, OUT flushed bigint,
+	OUT quantization text, OUT code_bytes int)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION hnswmm_prewarm(index regclass,
+	OUT graph_bytes bigint, OUT vector_bytes bigint)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 

@@ -1,7 +1,7 @@
 -- pgTAP: the catalog entries of the hnswmm access method (src/sql/hnswmm.sql).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS hnswmm;
-SELECT plan(25);
+SELECT plan(29);
 
 SELECT ok(EXISTS (SELECT 1 FROM pg_am WHERE amname = 'hnswmm' AND amtype = 'i'),
 		  'hnswmm is an index access method');
@@ -54,6 +54,16 @@ SELECT is_strict('hnswmm_index_info', ARRAY['regclass'], 'hnswmm_index_info is s
 SELECT is_strict('hnswmm_verify', ARRAY['regclass'], 'hnswmm_verify is strict');
 SELECT volatility_is('hnswmm_verify', ARRAY['regclass'], 'volatile',
 					 'hnswmm_verify is volatile: it reads the index as it is now');
+SELECT function_returns('hnswmm_prewarm', ARRAY['regclass'], 'record',
+						'hnswmm_prewarm(regclass) returns a record');
+SELECT is_strict('hnswmm_prewarm', ARRAY['regclass'], 'hnswmm_prewarm is strict');
+
+-- quantization: the option's values and the re-ranking setting
+SELECT is(current_setting('hnswmm.rerank'), '0',
+		  'hnswmm.rerank defaults to 0 (chosen from ef_search and the codes)');
+SELECT is((SELECT context || ' ' || min_val || '..' || max_val FROM pg_settings
+		   WHERE name = 'hnswmm.rerank'), 'user 0..10000',
+		  'hnswmm.rerank is a user setting from 0 to 10000');
 
 -- capabilities as the planner sees them
 SELECT ok(pg_indexam_has_property((SELECT oid FROM pg_am WHERE amname = 'hnswmm'),

@@ -6,7 +6,7 @@
 #     DEFINER, every C function lives in the extension's own library, and a
 #     function that returns `internal` also takes it (so SQL cannot call
 #     it with a made-up value).
-#   - hnswmm_index_info and hnswmm_verify need SELECT on the index's table:
+#   - hnswmm_index_info, hnswmm_verify and hnswmm_prewarm need SELECT on the index's table:
 #     a role without it gets 42501 (also when it names the index by OID,
 #     and at once even while another session holds an exclusive lock on
 #     the table); with SELECT, directly, through a granted role or through
@@ -48,7 +48,7 @@ is($node->safe_psql('postgres', qq{
 	                          '"any"'::regtype, 'unknown'::regtype))
 	  AND sig NOT IN ('vector_in(cstring,oid,integer)', 'vector_typmod_in(cstring[])')}),
 	'', 'no function takes a string argument (a path could be one), apart from the type\'s input functions');
-is($node->safe_psql('postgres', "SELECT count(*) FROM ($functions) f WHERE proargtypes::oid[] <> alltypes AND prokind <> 'a' AND sig !~ '^hnswmm_(index_info|verify|distance_kernels)\\('"),
+is($node->safe_psql('postgres', "SELECT count(*) FROM ($functions) f WHERE proargtypes::oid[] <> alltypes AND prokind <> 'a' AND sig !~ '^hnswmm_(index_info|verify|prewarm|distance_kernels)\\('"),
 	'0', 'only the inspection functions have OUT arguments');
 
 is($node->safe_psql('postgres', qq{
@@ -101,7 +101,7 @@ sub as_role
 	return ($err =~ /ERROR:  ([0-9A-Z]{5}):/ ? $1 : "?? $err", $err);
 }
 
-for my $f ('hnswmm_index_info', 'hnswmm_verify')
+for my $f ('hnswmm_index_info', 'hnswmm_verify', 'hnswmm_prewarm')
 {
 	my ($state, $err) = as_role('nopriv', "SELECT * FROM $f('secret_idx')");
 	is($state, '42501', "$f without SELECT on the table: 42501");
@@ -130,7 +130,7 @@ for my $f ('hnswmm_index_info', 'hnswmm_verify')
 		'<', \$in, '>', \$out, '2>', \$err, IPC::Run::timeout(120));
 	$in .= "BEGIN; LOCK TABLE secret IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n";
 	$locker->pump until $out =~ /locked/;
-	for my $f ('hnswmm_index_info', 'hnswmm_verify')
+	for my $f ('hnswmm_index_info', 'hnswmm_verify', 'hnswmm_prewarm')
 	{
 		my $t0 = time();
 		my ($state) = as_role('nopriv', "SET lock_timeout = '10s'; SELECT * FROM $f(${idx_oid}::oid::regclass)");

@@ -1,0 +1,359 @@
+"""`make bench-ooc`: search a vector set four times larger than the server's memory.
+
+Fashion-MNIST's training images, repeated --copies times with Gaussian
+noise (sigma --noise on the 0..255 pixel scale), make the base set; the test
+images are the queries.  The server runs inside a memory control group
+(cgroup v2 memory.max or v1 memory.limit_in_bytes, whichever this machine
+lets root create) with shared_buffers well below the limit.
+
+For each index (quantization 'binary', then 'none') the benchmark:
+  1. builds the index with no memory limit, reporting the build time, the
+     control group's peak memory (page cache included) and the peak
+     anonymous memory of the building processes (the graph);
+  2. then, with no limit and again with the limit at a quarter of the
+     vector bytes: restarts the server with an empty OS page cache and runs
+     the queries once (cold), runs them at each ef_search after a warm-up
+     (warm), and restarts cold again to time hnswmm_prewarm and the queries
+     after it.
+It prints one table, checks that the server was never OOM-killed, and
+states whether quantized search at recall@10 >= 0.9 kept at least half of
+its unlimited QPS under the limit.  Needs root (control groups, dropping
+the page cache); says why and exits 0 where it cannot run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402
+import fmnist  # noqa: E402
+from bench import Result  # noqa: E402
+from hnswmm import exact, register_vector  # noqa: E402
+from hnswmm.cli import positive_ints  # noqa: E402
+
+PG_BINDIR = Path("/usr/lib/postgresql/15/bin")
+SQL = "SELECT id FROM items ORDER BY emb <-> %s LIMIT {k}"
+
+
+class Cgroup:
+    """A memory control group of our own, v2 or v1."""
+
+    def __init__(self, path: Path, v2: bool) -> None:
+        self.path, self.v2 = path, v2
+
+    @classmethod
+    def create(cls, name: str) -> "Cgroup":
+        """Create the group; raises OSError (with a reason) where that is not possible."""
+        root = Path("/sys/fs/cgroup")
+        controllers = root / "cgroup.controllers"
+        if controllers.exists() and "memory" in controllers.read_text().split():
+            (root / "cgroup.subtree_control").write_text("+memory\n")
+            (root / name).mkdir()
+            return cls(root / name, True)
+        v1 = root / "memory"
+        if (v1 / "memory.limit_in_bytes").exists():
+            (v1 / name).mkdir()
+            return cls(v1 / name, False)
+        raise OSError("no cgroup v2 memory controller and no cgroup v1 memory hierarchy")
+
+    def _file(self, v2: str, v1: str) -> Path:
+        return self.path / (v2 if self.v2 else v1)
+
+    def set_limit(self, limit: int | None) -> None:
+        if self.v2:
+            self._file("memory.max", "").write_text(f"{limit if limit else 'max'}\n")
+        else:
+            self._file("", "memory.limit_in_bytes").write_text(f"{limit if limit else -1}\n")
+
+    def reset_peak(self) -> None:
+        try:
+            self._file("memory.peak", "memory.max_usage_in_bytes").write_text("0\n")
+        except OSError:
+            pass  # v2 before Linux 6.12: the peak since the group was made
+
+    def peak(self) -> int:
+        try:
+            return int(self._file("memory.peak", "memory.max_usage_in_bytes").read_text())
+        except OSError:
+            return int(self._file("memory.current", "memory.usage_in_bytes").read_text())
+
+    def oom_kills(self) -> int:
+        text = self._file("memory.events", "memory.oom_control").read_text()
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def join(self) -> None:
+        """Move the calling process into the group (a preexec_fn)."""
+        (self.path / "cgroup.procs").write_text(f"{os.getpid()}\n")
+
+    def remove(self) -> None:
+        try:
+            self.path.rmdir()
+        except OSError as e:
+            print(f"note: could not remove {self.path}: {e}", flush=True)
+
+
+@dataclass
+class Row:
+    index: str
+    limit: str
+    phase: str
+    result: Result
+    extra: str = ""
+
+
+@dataclass
+class BuildInfo:
+    index: str
+    seconds: float
+    cgroup_peak_mb: float
+    anon_peak_mb: float
+    graph_mb: float
+    vector_mb: float
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    cg: Cgroup
+    data_dir: Path
+    base: np.ndarray
+    queries: np.ndarray
+    true_dist: np.ndarray
+    rows: list[Row] = field(default_factory=list)
+    builds: list[BuildInfo] = field(default_factory=list)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--copies", type=int, default=5, help="copies of the 60,000 training images")
+    p.add_argument("--noise", type=float, default=25.0, help="sigma of the noise added to each copy")
+    p.add_argument("--ef", type=positive_ints, default="10,20,40", help="ef_search values of the warm runs")
+    p.add_argument("--rerank", type=int, default=0, help="hnswmm.rerank (0: the default)")
+    p.add_argument("--nq", type=int, default=200, help="number of queries")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--indexes", default="binary,none", help="quantizations to build, in order")
+    p.add_argument("--limit-fraction", type=float, default=0.25,
+                   help="the memory limit as a fraction of the vector bytes")
+    args = p.parse_args(argv)
+    args.metric, args.clients = "l2", 1
+    return args
+
+
+def make_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    train = fmnist.load_images("train")
+    rng = np.random.default_rng(20261124)
+    base = np.empty((len(train) * args.copies, train.shape[1]), np.float32)
+    for c in range(args.copies):
+        noise = rng.normal(0.0, args.noise, train.shape).astype(np.float32)
+        base[c * len(train):(c + 1) * len(train)] = train + noise
+    return base, fmnist.load_images("test")[:args.nq]
+
+
+def drop_page_cache() -> None:
+    if not bench.drop_page_cache():
+        raise SystemExit("cannot drop the page cache (not root?)")
+
+
+def restart_cold(b: Bench) -> None:
+    """Stop the server, empty the OS page cache, start it again in the group."""
+    data = b.data_dir
+    as_pg = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(as_pg + [str(PG_BINDIR / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                   check=True, stdout=subprocess.DEVNULL)
+    drop_page_cache()
+    # restart on a stopped server starts it with the options in postmaster.opts
+    subprocess.run(as_pg + [str(PG_BINDIR / "pg_ctl"), "-D", str(data), "-l",
+                            str(data.parent / "server.log"), "-w", "restart"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   preexec_fn=b.cg.join)
+
+
+def anon_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class AnonSampler(threading.Thread):
+    """Peak of the summed RssAnon of a backend and its parallel workers."""
+
+    def __init__(self, leader: int) -> None:
+        super().__init__(daemon=True)
+        self.leader, self.peak_kb, self.stop = leader, 0, threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(autocommit=True) as conn:
+            while not self.stop.is_set():
+                workers = [r[0] for r in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'parallel worker'")]
+                self.peak_kb = max(self.peak_kb, sum(anon_kb(p) for p in [self.leader, *workers]))
+                time.sleep(0.05)
+
+
+def build(b: Bench, quantization: str) -> None:
+    with psycopg.connect(autocommit=True) as conn:
+        conn.execute("DROP INDEX IF EXISTS items_emb_idx")
+        b.cg.reset_peak()
+        sampler = AnonSampler(conn.info.backend_pid)
+        sampler.start()
+        sql = ("CREATE INDEX items_emb_idx ON items USING hnswmm (emb vector_l2_ops)"
+               f" WITH (quantization = '{quantization}')")
+        print(sql, flush=True)
+        start = time.perf_counter()
+        conn.execute(sql)
+        seconds = time.perf_counter() - start
+        sampler.stop.set()
+        sampler.join()
+        graph, vectors = conn.execute(
+            "SELECT graph_bytes, vector_bytes FROM hnswmm_index_info('items_emb_idx')").fetchone()
+    info = BuildInfo(quantization, seconds, b.cg.peak() / 2**20, sampler.peak_kb / 1024,
+                     graph / 2**20, vectors / 2**20)
+    b.builds.append(info)
+    print(f"  built in {seconds:.1f} s; control group peak {info.cgroup_peak_mb:.0f} MB"
+          f" (page cache included); building processes' anonymous peak {info.anon_peak_mb:.0f} MB;"
+          f" graph {info.graph_mb:.0f} MB, vectors {info.vector_mb:.0f} MB", flush=True)
+
+
+def measure(b: Bench, index: str, limit: str, phase: str, ef: int, warm: bool, extra: str = "") -> None:
+    settings = [f"SET hnswmm.ef_search = {ef}", "SET enable_seqscan = off"]
+    if b.args.rerank:
+        settings.append(f"SET hnswmm.rerank = {b.args.rerank}")
+    print(f"  [{index}, {limit}, {phase}]", end="", flush=True)
+    result = bench.measure(f"hnswmm {index}", ef, bench.sql_search(SQL.format(k=b.args.k), settings),
+                           b.args, b.base, b.queries, b.true_dist, warm=warm)
+    b.rows.append(Row(index, limit, phase, result, extra))
+
+
+def prewarm(b: Bench) -> str:
+    start = time.perf_counter()
+    with psycopg.connect(autocommit=True) as conn:
+        graph, vectors = conn.execute("SELECT * FROM hnswmm_prewarm('items_emb_idx')").fetchone()
+    return (f"hnswmm_prewarm: {time.perf_counter() - start:.2f} s,"
+            f" graph {graph / 2**20:.0f} MB loaded, vectors {vectors / 2**20:.0f} MB advised")
+
+
+def run_limit(b: Bench, index: str, limit_bytes: int | None) -> None:
+    limit = f"{limit_bytes / 2**20:.0f} MB" if limit_bytes else "none"
+    b.cg.set_limit(limit_bytes)
+    first = b.args.ef[0]
+    restart_cold(b)
+    measure(b, index, limit, "cold", first, warm=False)
+    for ef in b.args.ef:
+        measure(b, index, limit, "warm", ef, warm=True)
+    restart_cold(b)
+    note = prewarm(b)
+    print(f"  {note}", flush=True)
+    measure(b, index, limit, "cold after prewarm", first, warm=False, extra=note)
+
+
+def table(b: Bench) -> str:
+    n, d = b.base.shape
+    lines = [f"fashion-mnist x {b.args.copies} with noise {b.args.noise}: {n:,} x {d}"
+             f" ({b.base.nbytes / 2**20:.0f} MB of vectors), {len(b.queries)} queries, k {b.args.k},"
+             f" 1 client", "",
+             "| index | memory limit | phase | ef | recall@10 | QPS | p50 ms | p99 ms |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    for r in b.rows:
+        x = r.result
+        lines.append(f"| {r.index} | {r.limit} | {r.phase} | {x.ef} | {x.recall:.4f} | {x.qps:.1f} |"
+                     f" {x.p50_ms:.2f} | {x.p99_ms:.2f} |")
+    lines.append("")
+    for bi in b.builds:
+        lines.append(f"- build {bi.index}: {bi.seconds:.1f} s, control group peak {bi.cgroup_peak_mb:.0f} MB"
+                     f" (page cache included), building processes' anonymous peak {bi.anon_peak_mb:.0f} MB,"
+                     f" graph {bi.graph_mb:.0f} MB, vectors {bi.vector_mb:.0f} MB")
+    return "\n".join(lines) + "\n"
+
+
+def target(b: Bench, limit: str) -> str:
+    """Quantized search at recall >= 0.9: limited warm QPS over unlimited warm QPS."""
+    warm = {(r.limit, r.result.ef): r.result for r in b.rows if r.index == "binary" and r.phase == "warm"}
+    for ef in b.args.ef:
+        free, held = warm.get(("none", ef)), warm.get((limit, ef))
+        if free and held and free.recall >= 0.9:
+            ratio = held.qps / free.qps
+            verdict = "met" if ratio >= 0.5 and held.recall >= 0.9 else "NOT met"
+            return (f"target ({verdict}): binary at ef {ef} (recall {free.recall:.4f} unlimited,"
+                    f" {held.recall:.4f} limited) keeps {ratio:.2f} of its unlimited QPS"
+                    f" ({held.qps:.0f} / {free.qps:.0f}) under the {limit} limit")
+    return "target: no binary run reached recall 0.9"
+
+
+def server_log_kills(data_dir: Path) -> list[str]:
+    log = (data_dir.parent / "server.log").read_text(errors="replace")
+    return [line for line in log.splitlines() if "was terminated by signal" in line]
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench-ooc skipped: it needs root (a memory control group, dropping the page cache)")
+        return 0
+    try:
+        cg = Cgroup.create(f"hnswmm-bench-{os.getpid()}")
+    except OSError as e:
+        print(f"bench-ooc skipped: cannot create a memory control group here ({e})")
+        return 0
+    print(f"memory control group {cg.path} (cgroup {'v2' if cg.v2 else 'v1'})", flush=True)
+    data_dir = Path(os.environ["HNSWMM_TMP"]) / "data"
+    try:
+        base, queries = make_data(args)
+        start = time.perf_counter()
+        _, true_dist = exact.exact_knn("l2", base, queries, args.k)
+        print(f"{len(base):,} x {base.shape[1]} vectors ({base.nbytes / 2**20:.0f} MB);"
+              f" exact top-{args.k} of {len(queries)} queries in {time.perf_counter() - start:.1f} s",
+              flush=True)
+        b = Bench(args, cg, data_dir, base, queries, true_dist)
+        cg.set_limit(None)
+        restart_cold(b)  # the server now runs inside the group
+        with psycopg.connect(autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS hnswmm")
+            register_vector(conn)
+            bench.load_table(conn, base)
+        limit_bytes = int(base.nbytes * args.limit_fraction)
+        for index in args.indexes.split(","):
+            build(b, index)
+            run_limit(b, index, None)
+            run_limit(b, index, limit_bytes)
+            cg.set_limit(None)
+        limit = f"{limit_bytes / 2**20:.0f} MB"
+        text = table(b)
+        kills, died = cg.oom_kills(), server_log_kills(data_dir)
+        text += (f"- memory limit {limit} = {args.limit_fraction} of the vector bytes;"
+                 f" shared_buffers {os.environ.get('HNSWMM_SHARED_BUFFERS', '?')};"
+                 f" OOM kills in the group: {kills}; server processes killed: {len(died)}\n")
+        text += f"- {target(b, limit)}\n"
+        print("\n" + text)
+        out = Path("bench/out")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "ooc.md").write_text(text)
+        print(f"wrote {out}/ooc.md")
+        return 1 if kills or died else 0
+    finally:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BINDIR / "pg_ctl"), "-D",
+                        str(data_dir), "-m", "fast", "-w", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cg.remove()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

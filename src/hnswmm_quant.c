@@ -1,0 +1,328 @@
+/*
+ * hnswmm_quant.c
+ *		Quantized codes of vectors, kept in the level-0 graph records of an
+ *		index built WITH (quantization = 'sq8' | 'binary'); the formats are
+ *		drawn in hnswmm.h.  Scans walk the graph by codes and re-rank their
+ *		best candidates with exact distances (hnswmm_scan.c).
+ *
+ * sq8 scales each vector to 256 levels between its own smallest and
+ * largest component; a scan decodes the code and applies the metric's
+ * ordinary kernel, so it serves every metric.
+ *
+ * binary keeps one bit a dimension, in the manner of RaBitQ: the vector
+ * minus the index's center (the mean of the vectors the index was built
+ * on, kept in the metapage) is turned by a fixed random rotation (random
+ * signs, then a Walsh-Hadamard transform over the dimensions padded to a
+ * power of two), and the bits are the signs of the result.  The rotation
+ * spreads every vector's energy evenly over the bits, which is what makes
+ * one bit a dimension informative on data like images whose components
+ * are all positive.  With r = rotated(x - center), n2 = |r|^2 and the code
+ * s (+1/-1 a bit), an inner product with a rotated query Q is estimated as
+ *
+ *		<Q, r> ~ <Q, s> * n2 / sum(|r_i|)
+ *
+ * and <Q, s> = 2 * (sum of Q over the set bits) - sum(Q), read a byte at a
+ * time from a table of partial sums made once per query.  Inner products
+ * and L2 follow; L1 has no such estimate and is refused.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/hashfn.h"
+#include "hnswmm_quant.h"
+#include "port/pg_bitutils.h"
+#include "utils/rel.h"
+
+/* Header of both code formats: two floats */
+typedef struct CodeHeader
+{
+	float		a;				/* sq8: lo; binary: |r|^2 */
+	float		b;				/* sq8: step; binary: |r|^2 / sum |r_i| */
+} CodeHeader;
+
+#define CODE_BYTES(code)	((uint8 *) (code) + sizeof(CodeHeader))
+
+/* Length of the rotation: dimensions padded to a power of two, at least 8 */
+static int
+rotated_length(int dimensions)
+{
+	return (int) Max(pg_nextpower2_32((uint32) dimensions), 8);
+}
+
+int
+hnswmm_code_size(HnswmmQuantization quantization, int dimensions)
+{
+	switch (quantization)
+	{
+		case HNSWMM_QUANT_SQ8:
+			return TYPEALIGN(4, sizeof(CodeHeader) + dimensions);
+		case HNSWMM_QUANT_BINARY:
+			return TYPEALIGN(4, sizeof(CodeHeader) + rotated_length(dimensions) / 8);
+		case HNSWMM_QUANT_NONE:
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Bytes of the center kept after the metapage's fields: an sq8 code of the
+ * mean vector (the center only has to be the same for coding and for
+ * queries, so rounding it costs nothing).  Too wide a center to fit stays
+ * zero.
+ */
+int
+hnswmm_center_size(HnswmmQuantization quantization, int dimensions)
+{
+	int			size = hnswmm_code_size(HNSWMM_QUANT_SQ8, dimensions);
+
+	if (quantization != HNSWMM_QUANT_BINARY ||
+		size > HNSWMM_PAYLOAD - MAXALIGN(sizeof(HnswmmMetaPageData)))
+		return 0;
+	return size;
+}
+
+const char *
+hnswmm_quantization_name(HnswmmQuantization quantization)
+{
+	switch (quantization)
+	{
+		case HNSWMM_QUANT_SQ8:
+			return "sq8";
+		case HNSWMM_QUANT_BINARY:
+			return "binary";
+		case HNSWMM_QUANT_NONE:
+			break;
+	}
+	return "none";
+}
+
+/*
+ * Refuse what cannot work: binary codes under L1, and a level-0 record
+ * (2m neighbour slots plus the code) larger than a graph page.  dimensions
+ * is 0 while unknown.
+ */
+void
+hnswmm_check_params(Relation index, int dimensions, const HnswmmParams *params)
+{
+	Size		size = HNSWMM_NODE_SIZE(params->m) +
+		hnswmm_code_size(params->quantization, dimensions);
+
+	if (params->quantization == HNSWMM_QUANT_BINARY &&
+		hnswmm_index_metric(index) == HNSWMM_METRIC_L1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("binary quantization does not support the L1 distance"),
+				 errhint("Use quantization = 'sq8' or 'none'.")));
+	if (size > HNSWMM_PAYLOAD)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("hnswmm index \"%s\" cannot keep %s codes of %d dimensions with m = %d",
+						RelationGetRelationName(index),
+						hnswmm_quantization_name(params->quantization),
+						dimensions, params->m),
+				 errdetail("A node record would take %zu bytes; a page holds %zu.",
+						   size, (Size) HNSWMM_PAYLOAD),
+				 errhint("Use quantization = 'binary', or a smaller m.")));
+}
+
+/* 256 levels spread evenly between the vector's smallest and largest value */
+static void
+encode_sq8(const float *vec, int dim, char *code)
+{
+	CodeHeader	h;
+	uint8	   *c = CODE_BYTES(code);
+	float		lo = vec[0];
+	float		hi = vec[0];
+
+	for (int i = 1; i < dim; i++)
+	{
+		lo = Min(lo, vec[i]);
+		hi = Max(hi, vec[i]);
+	}
+	h.a = lo;
+	h.b = (hi - lo) / 255.0f;
+	for (int i = 0; i < dim; i++)
+	{
+		float		level = h.b > 0 ? rintf((vec[i] - lo) / h.b) : 0;
+
+		c[i] = (uint8) Min(Max(level, 0.0f), 255.0f);
+	}
+	memcpy(code, &h, sizeof(h));
+}
+
+static void
+decode_sq8(const char *code, int dim, float *out)
+{
+	CodeHeader	h;
+	const uint8 *c = CODE_BYTES(code);
+
+	memcpy(&h, code, sizeof(h));
+	for (int i = 0; i < dim; i++)
+		out[i] = h.a + h.b * (float) c[i];
+}
+
+void
+hnswmm_encode_center(const float *center, int dimensions, char *code)
+{
+	encode_sq8(center, dimensions, code);
+}
+
+void
+hnswmm_decode_center(const char *code, int dimensions, float *center)
+{
+	decode_sq8(code, dimensions, center);
+}
+
+/*
+ * The fixed rotation: out (rotated_length floats) = H D [in, 0...] / sqrt(n)
+ * with D random signs (a hash of the position, part of the on-disk format)
+ * and H the Walsh-Hadamard transform.
+ */
+static void
+rotate(const float *in, int dim, float *out)
+{
+	int			n = rotated_length(dim);
+	float		scale = 1.0f / sqrtf((float) n);
+
+	for (int i = 0; i < n; i++)
+		out[i] = i < dim ? ((hash_uint32((uint32) i) & 1) ? -in[i] : in[i]) : 0.0f;
+	for (int h = 1; h < n; h *= 2)
+	{
+		for (int i = 0; i < n; i += 2 * h)
+		{
+			for (int j = i; j < i + h; j++)
+			{
+				float		x = out[j];
+				float		y = out[j + h];
+
+				out[j] = x + y;
+				out[j + h] = x - y;
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+		out[i] *= scale;
+}
+
+static void
+encode_binary(const float *center, const float *vec, int dim, char *code)
+{
+	int			n = rotated_length(dim);
+	float	   *diff = palloc(sizeof(float) * dim);
+	float	   *r = palloc(sizeof(float) * n);
+	uint8	   *bits = CODE_BYTES(code);
+	double		n2 = 0;
+	double		sum_abs = 0;
+	CodeHeader	h;
+
+	for (int i = 0; i < dim; i++)
+		diff[i] = vec[i] - center[i];
+	rotate(diff, dim, r);
+	for (int i = 0; i < n; i++)
+	{
+		n2 += (double) r[i] * r[i];
+		sum_abs += fabs(r[i]);
+		if (r[i] > 0)
+			bits[i / 8] |= (uint8) (1 << (i % 8));
+	}
+	h.a = (float) n2;
+	h.b = sum_abs > 0 ? (float) (n2 / sum_abs) : 0.0f;
+	memcpy(code, &h, sizeof(h));
+	pfree(diff);
+	pfree(r);
+}
+
+/* The code of a (prepared) vector; center is used by binary codes only */
+void
+hnswmm_encode(const HnswmmLayout *layout, const float *center, const float *vec,
+			  char *code)
+{
+	memset(code, 0, layout->code_size);
+	if (layout->quantization == HNSWMM_QUANT_SQ8)
+		encode_sq8(vec, layout->dimensions, code);
+	else if (layout->quantization == HNSWMM_QUANT_BINARY)
+		encode_binary(center, vec, layout->dimensions, code);
+}
+
+/* Table of sums of the rotated query over the set bits of each byte value */
+static void
+binary_query(HnswmmCodeQuery *cq, const float *center, const float *query)
+{
+	int			dim = cq->dimensions;
+	int			n = rotated_length(dim);
+	float	   *q = palloc(sizeof(float) * dim);
+	float	   *r = palloc(sizeof(float) * n);
+	double		base = 0;
+	double		qsum = 0;
+
+	for (int i = 0; i < dim; i++)
+	{
+		q[i] = cq->l2 ? query[i] - center[i] : query[i];
+		if (!cq->l2)
+			base += (double) query[i] * center[i];
+	}
+	rotate(q, dim, r);
+	for (int i = 0; i < n; i++)
+	{
+		qsum += r[i];
+		if (cq->l2)
+			base += (double) r[i] * r[i];
+	}
+	cq->nbytes = n / 8;
+	cq->table = palloc(sizeof(float) * cq->nbytes * 256);
+	for (int j = 0; j < cq->nbytes; j++)
+	{
+		float	   *t = cq->table + j * 256;
+
+		t[0] = 0;
+		for (int b = 1; b < 256; b++)
+			t[b] = t[b & (b - 1)] + r[8 * j + pg_rightmost_one_pos32(b)];
+	}
+	cq->qsum = (float) qsum;
+	cq->base = (float) base;
+	pfree(q);
+	pfree(r);
+}
+
+HnswmmCodeQuery *
+hnswmm_code_query(const HnswmmLayout *layout, const float *center,
+				  const float *query)
+{
+	HnswmmCodeQuery *cq = palloc0(sizeof(HnswmmCodeQuery));
+
+	cq->quantization = layout->quantization;
+	cq->dimensions = layout->dimensions;
+	cq->l2 = layout->metric == HNSWMM_METRIC_L2;
+	cq->query = query;
+	if (cq->quantization == HNSWMM_QUANT_SQ8)
+	{
+		hnswmm_metric_kernel(layout->metric, &cq->kernel, &cq->negate);
+		cq->decoded = palloc(sizeof(float) * layout->dimensions);
+	}
+	else
+		binary_query(cq, center, query);
+	return cq;
+}
+
+/* Approximate distance, in the units hnswmm_query_distance returns */
+float
+hnswmm_code_distance(HnswmmCodeQuery *cq, const char *code)
+{
+	CodeHeader	h;
+	const uint8 *bits = CODE_BYTES(code);
+	float		set = 0;
+	float		estimate;
+
+	if (cq->quantization == HNSWMM_QUANT_SQ8)
+	{
+		decode_sq8(code, cq->dimensions, cq->decoded);
+		return hnswmm_query_distance(cq->kernel, cq->negate, cq->query,
+									 cq->decoded, cq->dimensions);
+	}
+	memcpy(&h, code, sizeof(h));
+	for (int j = 0; j < cq->nbytes; j++)
+		set += cq->table[j * 256 + bits[j]];
+	estimate = h.b * (2 * set - cq->qsum);
+	return cq->l2 ? cq->base + h.a - 2 * estimate : -(cq->base + estimate);
+}

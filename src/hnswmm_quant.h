@@ -1,0 +1,42 @@
+/*
+ * hnswmm_quant.h
+ *		Quantized codes of vectors (index option quantization): their size,
+ *		encoding, and approximate distances from a query to a code.
+ */
+#ifndef HNSWMM_QUANT_H
+#define HNSWMM_QUANT_H
+
+#include "hnswmm_store.h"
+
+/* A query prepared for distances to codes (one per scan) */
+typedef struct HnswmmCodeQuery
+{
+	HnswmmQuantization quantization;
+	int			dimensions;
+	bool		l2;				/* L2, else (negative) inner product */
+	/* sq8: decode and apply the metric's kernel */
+	HnswmmKernel kernel;
+	bool		negate;
+	const float *query;
+	float	   *decoded;		/* one decoded code */
+	/* binary: sums of the rotated query over each byte's set bits */
+	int			nbytes;			/* bytes of bits in a code */
+	float	   *table;			/* [nbytes][256] */
+	float		qsum;			/* sum of the rotated query */
+	float		base;			/* L2: |rotated query|^2; IP: <query, center> */
+} HnswmmCodeQuery;
+
+extern int	hnswmm_code_size(HnswmmQuantization quantization, int dimensions);
+extern int	hnswmm_center_size(HnswmmQuantization quantization, int dimensions);
+extern const char *hnswmm_quantization_name(HnswmmQuantization quantization);
+extern void hnswmm_check_params(Relation index, int dimensions,
+								const HnswmmParams *params);
+extern void hnswmm_encode(const HnswmmLayout *layout, const float *center,
+						  const float *vec, char *code);
+extern void hnswmm_encode_center(const float *center, int dimensions, char *code);
+extern void hnswmm_decode_center(const char *code, int dimensions, float *center);
+extern HnswmmCodeQuery *hnswmm_code_query(const HnswmmLayout *layout,
+										  const float *center, const float *query);
+extern float hnswmm_code_distance(HnswmmCodeQuery *cq, const char *code);
+
+#endif							/* HNSWMM_QUANT_H */
