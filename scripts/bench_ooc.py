@@ -12,9 +12,12 @@ For each index (quantization 'binary', then 'none') the benchmark:
      anonymous memory of the building processes (the graph);
   2. then, with no limit and again with the limit at a quarter of the
      vector bytes: restarts the server with an empty OS page cache and runs
-     the queries once (cold), runs them at each ef_search after a warm-up
-     (warm), and restarts cold again to time hnswmm_prewarm and the queries
-     after it.
+     queries (cold); reads the table and the index into memory (pg_prewarm,
+     hnswmm_prewarm: as much as the limit lets stay) and runs --warmup
+     queries, then queries at each ef_search (warm); and restarts cold again
+     to time hnswmm_prewarm and queries after it.  Every run since a start
+     takes test images no earlier run of that start has used, so no run
+     finds its rows cached by another.
 It prints one table, checks that the server was never OOM-killed, and
 states whether quantized search at recall@10 >= 0.9 kept at least half of
 its unlimited QPS under the limit.  Needs root (control groups, dropping
@@ -30,7 +33,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Callable, ContextManager, Iterator, Sequence
 
 import numpy as np
 import psycopg
@@ -124,6 +128,7 @@ class BuildInfo:
     anon_peak_mb: float
     graph_mb: float
     vector_mb: float
+    notice: str
 
 
 @dataclass
@@ -134,6 +139,9 @@ class Bench:
     base: np.ndarray
     queries: np.ndarray
     true_dist: np.ndarray
+    server_options: str = ""
+    conn: psycopg.Connection | None = None  # the connection since the last start
+    cursor: int = 0             # next unused query since the server started
     rows: list[Row] = field(default_factory=list)
     builds: list[BuildInfo] = field(default_factory=list)
 
@@ -144,11 +152,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--noise", type=float, default=25.0, help="sigma of the noise added to each copy")
     p.add_argument("--ef", type=positive_ints, default="10,20,40", help="ef_search values of the warm runs")
     p.add_argument("--rerank", type=int, default=0, help="hnswmm.rerank (0: the default)")
-    p.add_argument("--nq", type=int, default=200, help="number of queries")
+    p.add_argument("--nq", type=int, default=200, help="queries of each measured run")
+    p.add_argument("--warmup", type=int, default=1000, help="queries of the warm-up before the warm runs")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--indexes", default="binary,none", help="quantizations to build, in order")
     p.add_argument("--limit-fraction", type=float, default=0.25,
                    help="the memory limit as a fraction of the vector bytes")
+    p.add_argument("--shared-fraction", type=float, default=0.5,
+                   help="shared_buffers as a fraction of the memory limit")
     args = p.parse_args(argv)
     args.metric, args.clients = "l2", 1
     return args
@@ -161,7 +172,14 @@ def make_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     for c in range(args.copies):
         noise = rng.normal(0.0, args.noise, train.shape).astype(np.float32)
         base[c * len(train):(c + 1) * len(train)] = train + noise
-    return base, fmnist.load_images("test")[:args.nq]
+    needed = args.nq * (len(args.ef) + 2) + args.warmup  # what one server start runs
+    return base, fmnist.load_images("test")[:needed]
+
+
+def server_options(data_dir: Path) -> str:
+    """The options the server was started with (postmaster.opts, less the program)."""
+    opts = (data_dir / "postmaster.opts").read_text().strip()
+    return opts.split(" ", 1)[1] if " " in opts else ""
 
 
 def drop_page_cache() -> None:
@@ -172,15 +190,19 @@ def drop_page_cache() -> None:
 def restart_cold(b: Bench) -> None:
     """Stop the server, empty the OS page cache, start it again in the group."""
     data = b.data_dir
+    b.cursor = 0
     as_pg = ["runuser", "-u", "postgres", "--"]
+    if b.conn is not None:
+        b.conn.close()
     subprocess.run(as_pg + [str(PG_BINDIR / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
                    check=True, stdout=subprocess.DEVNULL)
     drop_page_cache()
-    # restart on a stopped server starts it with the options in postmaster.opts
     subprocess.run(as_pg + [str(PG_BINDIR / "pg_ctl"), "-D", str(data), "-l",
-                            str(data.parent / "server.log"), "-w", "restart"],
+                            str(data.parent / "server.log"), "-o", b.server_options, "-w", "start"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    preexec_fn=b.cg.join)
+    b.conn = psycopg.connect(autocommit=True)
+    register_vector(b.conn)
 
 
 def anon_kb(pid: int) -> int:
@@ -210,7 +232,10 @@ class AnonSampler(threading.Thread):
 
 
 def build(b: Bench, quantization: str) -> None:
+    notices: list[str] = []
     with psycopg.connect(autocommit=True) as conn:
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        conn.execute("SET client_min_messages = notice")
         conn.execute("DROP INDEX IF EXISTS items_emb_idx")
         b.cg.reset_peak()
         sampler = AnonSampler(conn.info.backend_pid)
@@ -225,51 +250,96 @@ def build(b: Bench, quantization: str) -> None:
         sampler.join()
         graph, vectors = conn.execute(
             "SELECT graph_bytes, vector_bytes FROM hnswmm_index_info('items_emb_idx')").fetchone()
+    graph_notice = next((n for n in notices if "graph of" in n), "")
     info = BuildInfo(quantization, seconds, b.cg.peak() / 2**20, sampler.peak_kb / 1024,
-                     graph / 2**20, vectors / 2**20)
+                     graph / 2**20, vectors / 2**20, graph_notice)
     b.builds.append(info)
-    print(f"  built in {seconds:.1f} s; control group peak {info.cgroup_peak_mb:.0f} MB"
-          f" (page cache included); building processes' anonymous peak {info.anon_peak_mb:.0f} MB;"
-          f" graph {info.graph_mb:.0f} MB, vectors {info.vector_mb:.0f} MB", flush=True)
+    print(f"  {describe(info)}", flush=True)
 
 
-def measure(b: Bench, index: str, limit: str, phase: str, ef: int, warm: bool, extra: str = "") -> None:
-    settings = [f"SET hnswmm.ef_search = {ef}", "SET enable_seqscan = off"]
-    if b.args.rerank:
-        settings.append(f"SET hnswmm.rerank = {b.args.rerank}")
+def describe(bi: BuildInfo) -> str:
+    return (f"build {bi.index}: {bi.seconds:.1f} s; control group peak {bi.cgroup_peak_mb:.0f} MB"
+            f" (page cache included); building processes' private memory peak"
+            f" {bi.anon_peak_mb:.0f} MB; NOTICE \"{bi.notice}\"; index graph pages"
+            f" {bi.graph_mb:.0f} MB, vector pages {bi.vector_mb:.0f} MB")
+
+
+def next_queries(b: Bench, n: int) -> slice:
+    """The next n queries that this server start has not run yet, so that
+    no run finds its vectors and rows cached by an earlier one."""
+    part = slice(b.cursor, b.cursor + n)
+    if part.stop > len(b.queries):
+        raise SystemExit(f"needs more than {len(b.queries)} queries: lower --nq or --warmup")
+    b.cursor = part.stop
+    return part
+
+
+def searcher(b: Bench, ef: int) -> Callable[[], ContextManager[bench.Search]]:
+    """Searches on the one connection of this server start, as a pooled
+    application's would be: its backend has warmed up like theirs."""
+    @contextmanager
+    def open_search() -> Iterator[bench.Search]:
+        assert b.conn is not None
+        b.conn.execute(f"SET hnswmm.ef_search = {ef}")
+        b.conn.execute("SET enable_seqscan = off")
+        b.conn.execute(f"SET hnswmm.rerank = {b.args.rerank}")
+        cur = b.conn.cursor()
+
+        def search(q: np.ndarray) -> list[int]:
+            cur.execute(SQL.format(k=b.args.k), (q,), prepare=True)
+            return [r[0] for r in cur.fetchall()]
+        yield search
+    return open_search
+
+
+def measure(b: Bench, index: str, limit: str, phase: str, ef: int, extra: str = "") -> None:
+    part = next_queries(b, b.args.nq)
     print(f"  [{index}, {limit}, {phase}]", end="", flush=True)
-    result = bench.measure(f"hnswmm {index}", ef, bench.sql_search(SQL.format(k=b.args.k), settings),
-                           b.args, b.base, b.queries, b.true_dist, warm=warm)
+    result = bench.measure(f"hnswmm {index}", ef, searcher(b, ef), b.args, b.base,
+                           b.queries[part], b.true_dist[part], warm=False)
     b.rows.append(Row(index, limit, phase, result, extra))
 
 
 def prewarm(b: Bench) -> str:
     start = time.perf_counter()
-    with psycopg.connect(autocommit=True) as conn:
-        graph, vectors = conn.execute("SELECT * FROM hnswmm_prewarm('items_emb_idx')").fetchone()
+    assert b.conn is not None
+    graph, vectors = b.conn.execute("SELECT * FROM hnswmm_prewarm('items_emb_idx')").fetchone()
     return (f"hnswmm_prewarm: {time.perf_counter() - start:.2f} s,"
             f" graph {graph / 2**20:.0f} MB loaded, vectors {vectors / 2**20:.0f} MB advised")
 
 
+def warm_up(b: Bench) -> None:
+    """Read the table and the index into the OS page cache (as much as the
+    limit lets stay), the graph into shared buffers, then run --warmup
+    queries of their own."""
+    assert b.conn is not None
+    b.conn.execute("SELECT pg_prewarm('items', 'read'), pg_prewarm('items_emb_idx', 'read')")
+    b.conn.execute("SELECT hnswmm_prewarm('items_emb_idx')")
+    part = next_queries(b, b.args.warmup)
+    bench.run_queries(searcher(b, b.args.ef[0]), b.queries[part], b.args.k, 1)
+
+
 def run_limit(b: Bench, index: str, limit_bytes: int | None) -> None:
+    """Cold, warm (each ef) and prewarmed-cold runs, each on queries of its own."""
     limit = f"{limit_bytes / 2**20:.0f} MB" if limit_bytes else "none"
     b.cg.set_limit(limit_bytes)
     first = b.args.ef[0]
     restart_cold(b)
-    measure(b, index, limit, "cold", first, warm=False)
+    measure(b, index, limit, "cold", first)
+    warm_up(b)
     for ef in b.args.ef:
-        measure(b, index, limit, "warm", ef, warm=True)
+        measure(b, index, limit, "warm", ef)
     restart_cold(b)
     note = prewarm(b)
     print(f"  {note}", flush=True)
-    measure(b, index, limit, "cold after prewarm", first, warm=False, extra=note)
+    measure(b, index, limit, "cold after prewarm", first, extra=note)
 
 
 def table(b: Bench) -> str:
     n, d = b.base.shape
     lines = [f"fashion-mnist x {b.args.copies} with noise {b.args.noise}: {n:,} x {d}"
-             f" ({b.base.nbytes / 2**20:.0f} MB of vectors), {len(b.queries)} queries, k {b.args.k},"
-             f" 1 client", "",
+             f" ({b.base.nbytes / 2**20:.0f} MB of vectors), {b.args.nq} queries a run (each run"
+             f" its own), k {b.args.k}, 1 client", "",
              "| index | memory limit | phase | ef | recall@10 | QPS | p50 ms | p99 ms |",
              "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in b.rows:
@@ -278,9 +348,7 @@ def table(b: Bench) -> str:
                      f" {x.p50_ms:.2f} | {x.p99_ms:.2f} |")
     lines.append("")
     for bi in b.builds:
-        lines.append(f"- build {bi.index}: {bi.seconds:.1f} s, control group peak {bi.cgroup_peak_mb:.0f} MB"
-                     f" (page cache included), building processes' anonymous peak {bi.anon_peak_mb:.0f} MB,"
-                     f" graph {bi.graph_mb:.0f} MB, vectors {bi.vector_mb:.0f} MB")
+        lines.append(f"- {describe(bi)}")
     return "\n".join(lines) + "\n"
 
 
@@ -323,13 +391,17 @@ def main(argv: Sequence[str]) -> int:
               f" exact top-{args.k} of {len(queries)} queries in {time.perf_counter() - start:.1f} s",
               flush=True)
         b = Bench(args, cg, data_dir, base, queries, true_dist)
-        cg.set_limit(None)
-        restart_cold(b)  # the server now runs inside the group
+        limit_bytes = int(base.nbytes * args.limit_fraction)
+        shared_kb = int(limit_bytes * args.shared_fraction) // 1024
+        b.server_options = server_options(data_dir) + f" -c shared_buffers={shared_kb}kB"
         with psycopg.connect(autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS hnswmm")
-            register_vector(conn)
-            bench.load_table(conn, base)
-        limit_bytes = int(base.nbytes * args.limit_fraction)
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        cg.set_limit(None)
+        restart_cold(b)  # the server now runs inside the group
+        assert b.conn is not None
+        bench.load_table(b.conn, base)
+        shared = b.conn.execute("SHOW shared_buffers").fetchone()[0]
         for index in args.indexes.split(","):
             build(b, index)
             run_limit(b, index, None)
@@ -339,7 +411,7 @@ def main(argv: Sequence[str]) -> int:
         text = table(b)
         kills, died = cg.oom_kills(), server_log_kills(data_dir)
         text += (f"- memory limit {limit} = {args.limit_fraction} of the vector bytes;"
-                 f" shared_buffers {os.environ.get('HNSWMM_SHARED_BUFFERS', '?')};"
+                 f" shared_buffers {shared} ({args.shared_fraction} of the limit);"
                  f" OOM kills in the group: {kills}; server processes killed: {len(died)}\n")
         text += f"- {target(b, limit)}\n"
         print("\n" + text)

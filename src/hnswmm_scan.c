@@ -155,7 +155,9 @@ start_search(IndexScanDesc scan)
 /*
  * Whether this backend's last re-ranking found its vectors slow to read
  * (not in memory).  Asking the kernel for each vector ahead costs a system
- * call apiece, which pays only when the vectors are on disk.
+ * call apiece, which pays only when the vectors are on disk.  The time
+ * measured includes those calls, so that reads they had finished by the
+ * time the vectors were used still count as slow.
  */
 static bool rerank_from_disk = true;
 
@@ -183,12 +185,12 @@ rerank_batch(HnswmmScanOpaque so)
 		return;
 	if (hnswmm_iterative_scan != HNSWMM_ITERATIVE_STRICT)
 		n = Min(n, so->rerank);
+	INSTR_TIME_SET_CURRENT(start);
 	if (rerank_from_disk)
 	{
 		for (int i = 0; i < n; i++)
 			hnswmm_reader_willneed(reader, so->batch[i].id);
 	}
-	INSTR_TIME_SET_CURRENT(start);
 	for (int i = 0; i < n; i++)
 		so->batch[i].dist = hnswmm_reader_distance(reader, so->query,
 												   so->batch[i].id);
