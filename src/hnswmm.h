@@ -56,6 +56,9 @@
 
 #define HNSWMM_MAGIC			0x484E5357	/* "HNSW" */
 #define HNSWMM_VERSION			1
+#define HNSWMM_VERSION_CODES	2	/* an index with quantization: a reader
+									 * that knows only version 1 would take
+									 * its codes for neighbours */
 #define HNSWMM_METAPAGE_BLKNO	0
 #define HNSWMM_INVALID_NODE		0xFFFFFFFF
 #define HNSWMM_MAX_LEVEL		15
@@ -103,7 +106,8 @@ typedef enum HnswmmMetric
 typedef struct HnswmmMetaPageData
 {
 	uint32		magic;			/* HNSWMM_MAGIC */
-	uint32		version;		/* HNSWMM_VERSION */
+	uint32		version;		/* HNSWMM_VERSION, or HNSWMM_VERSION_CODES
+								 * with quantization */
 	uint32		dimensions;		/* floats per vector; 0 = not known yet */
 	uint16		metric;			/* HnswmmMetric */
 	uint16		m;				/* neighbours per upper layer; 2m at layer 0 */

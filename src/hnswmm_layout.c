@@ -130,7 +130,8 @@ hnswmm_init_metapage(Page page, HnswmmMetric metric, const HnswmmParams *params)
 	meta = HnswmmPageGetMeta(page);
 	memset(meta, 0, sizeof(HnswmmMetaPageData));
 	meta->magic = HNSWMM_MAGIC;
-	meta->version = HNSWMM_VERSION;
+	meta->version = params->quantization == HNSWMM_QUANT_NONE ?
+		HNSWMM_VERSION : HNSWMM_VERSION_CODES;
 	meta->metric = metric;
 	meta->m = params->m;
 	meta->ef_construction = params->ef_construction;
@@ -247,12 +248,12 @@ hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not an hnswmm index",
 						RelationGetRelationName(index))));
-	if (meta->version != HNSWMM_VERSION)
+	if (meta->version != HNSWMM_VERSION && meta->version != HNSWMM_VERSION_CODES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has format version %u, expected %u",
+				 errmsg("index \"%s\" has format version %u, expected %u or %u",
 						RelationGetRelationName(index), meta->version,
-						HNSWMM_VERSION),
+						HNSWMM_VERSION, HNSWMM_VERSION_CODES),
 				 errhint("REINDEX the index.")));
 }
 

@@ -47,7 +47,7 @@ typedef struct CodeHeader
 static int
 rotated_length(int dimensions)
 {
-	return (int) Max(pg_nextpower2_32((uint32) dimensions), 8);
+	return dimensions <= 8 ? 8 : (int) pg_nextpower2_32((uint32) dimensions);
 }
 
 int
@@ -123,6 +123,8 @@ hnswmm_check_params(Relation index, int dimensions, const HnswmmParams *params)
 						dimensions, params->m),
 				 errdetail("A node record would take %zu bytes; a page holds %zu.",
 						   size, (Size) HNSWMM_PAYLOAD),
+				 size - HNSWMM_NODE_SIZE(params->m) + HNSWMM_NODE_SIZE(HNSWMM_MIN_M) > HNSWMM_PAYLOAD ?
+				 errhint("Use quantization = 'binary'.") :
 				 errhint("Use quantization = 'binary', or a smaller m.")));
 }
 

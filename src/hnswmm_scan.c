@@ -161,7 +161,10 @@ start_search(IndexScanDesc scan)
  */
 static bool rerank_from_disk = true;
 
-/* A re-ranking slower than this per vector read from disk, not memory */
+/*
+ * A re-ranking slower than this per vector (plus a microsecond per
+ * kilobyte of vector) read from disk, not memory
+ */
 #define RERANK_MEMORY_US	5
 
 /*
@@ -196,7 +199,8 @@ rerank_batch(HnswmmScanOpaque so)
 												   so->batch[i].id);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	rerank_from_disk = INSTR_TIME_GET_MICROSEC(elapsed) > (uint64) n * RERANK_MEMORY_US;
+	rerank_from_disk = INSTR_TIME_GET_MICROSEC(elapsed) >
+		(uint64) n * (RERANK_MEMORY_US + so->layout.dimensions / 256);
 	hnswmm_sort_candidates(so->batch, n);
 }
 

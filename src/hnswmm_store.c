@@ -462,15 +462,18 @@ void
 hnswmm_reader_willneed(HnswmmReader *reader, uint32 id)
 {
 	HnswmmSlot	slot;
+	Size		last;
 	uintptr_t	start;
 	uintptr_t	end;
-	Size		os_page = 4096;
+	uintptr_t	os_page = (uintptr_t) sysconf(_SC_PAGESIZE);
 
 	if (id >= reader->mapped_below)
 		return;
 	slot = hnswmm_vector_slot(&reader->layout, id);
+	last = slot.offset + (Size) reader->layout.dimensions * sizeof(float) - 1;
 	start = (uintptr_t) mapped_payload(reader, slot.first_block) + slot.offset;
-	end = start + (Size) reader->layout.dimensions * sizeof(float);
+	end = (uintptr_t) mapped_payload(reader, slot.first_block + last / HNSWMM_PAYLOAD) +
+		last % HNSWMM_PAYLOAD + 1;
 	start -= start % os_page;
 	(void) madvise((void *) start, end - start, MADV_WILLNEED);
 }

@@ -282,6 +282,7 @@ check_meta(VerifyState *vs)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
 	Buffer		buf = read_page(vs, HNSWMM_METAPAGE_BLKNO, HNSWMM_PAGE_META);
+	uint16		meta_lower = ((PageHeader) BufferGetPage(buf))->pd_lower;
 	HnswmmLayout expected;
 	HnswmmParams params;
 
@@ -302,10 +303,17 @@ check_meta(VerifyState *vs)
 	if (vs->meta.quantization > HNSWMM_QUANT_BINARY)
 		corrupt(vs, "the metapage names an unknown quantization %u",
 				vs->meta.quantization);
+	if (vs->meta.version != (vs->meta.quantization == HNSWMM_QUANT_NONE ?
+							 HNSWMM_VERSION : HNSWMM_VERSION_CODES))
+		corrupt(vs, "the metapage's format version %u does not match its quantization",
+				vs->meta.version);
 	if (vs->meta.center_size != 0 &&
 		vs->meta.center_size != hnswmm_center_size(vs->layout.quantization,
 												   vs->meta.dimensions))
 		corrupt(vs, "the metapage has a center of %u bytes", vs->meta.center_size);
+	if (meta_lower < HNSWMM_PAGE_HEADER + MAXALIGN(sizeof(HnswmmMetaPageData)) +
+		vs->meta.center_size)
+		corrupt(vs, "the metapage's center ends past its pd_lower %u", meta_lower);
 	params.m = vs->layout.m;
 	params.ef_construction = vs->layout.ef_construction;
 	params.quantization = vs->layout.quantization;
