@@ -140,7 +140,8 @@ class Bench:
     queries: np.ndarray
     true_dist: np.ndarray
     server_options: str = ""
-    conn: psycopg.Connection | None = None  # the connection since the last start
+    conn: psycopg.Connection | None = None  # the first connection since the last start
+    conns: list[psycopg.Connection] = field(default_factory=list)  # all of them, one a client
     cursor: int = 0             # next unused query since the server started
     rows: list[Row] = field(default_factory=list)
     builds: list[BuildInfo] = field(default_factory=list)
@@ -155,13 +156,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--nq", type=int, default=200, help="queries of each measured run")
     p.add_argument("--warmup", type=int, default=1000, help="queries of the warm-up before the warm runs")
     p.add_argument("--k", type=int, default=10)
+    p.add_argument("--clients", type=int, default=1, help="concurrent connections of the timed runs")
     p.add_argument("--indexes", default="binary,none", help="quantizations to build, in order")
     p.add_argument("--limit-fraction", type=float, default=0.25,
                    help="the memory limit as a fraction of the vector bytes")
     p.add_argument("--shared-fraction", type=float, default=0.5,
                    help="shared_buffers as a fraction of the memory limit")
     args = p.parse_args(argv)
-    args.metric, args.clients = "l2", 1
+    args.metric = "l2"
     return args
 
 
@@ -192,8 +194,8 @@ def restart_cold(b: Bench) -> None:
     data = b.data_dir
     b.cursor = 0
     as_pg = ["runuser", "-u", "postgres", "--"]
-    if b.conn is not None:
-        b.conn.close()
+    for conn in b.conns:
+        conn.close()
     subprocess.run(as_pg + [str(PG_BINDIR / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
                    check=True, stdout=subprocess.DEVNULL)
     drop_page_cache()
@@ -201,8 +203,10 @@ def restart_cold(b: Bench) -> None:
                             str(data.parent / "server.log"), "-o", b.server_options, "-w", "start"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    preexec_fn=b.cg.join)
-    b.conn = psycopg.connect(autocommit=True)
-    register_vector(b.conn)
+    b.conns = [psycopg.connect(autocommit=True) for _ in range(b.args.clients)]
+    for conn in b.conns:
+        register_vector(conn)
+    b.conn = b.conns[0]
 
 
 def anon_kb(pid: int) -> int:
@@ -275,20 +279,28 @@ def next_queries(b: Bench, n: int) -> slice:
 
 
 def searcher(b: Bench, ef: int) -> Callable[[], ContextManager[bench.Search]]:
-    """Searches on the one connection of this server start, as a pooled
-    application's would be: its backend has warmed up like theirs."""
+    """Searches on the connections of this server start, one a client, as a
+    pooled application's would be: their backends have warmed up like theirs."""
+    free = list(b.conns)
+    lock = threading.Lock()
+
     @contextmanager
     def open_search() -> Iterator[bench.Search]:
-        assert b.conn is not None
-        b.conn.execute(f"SET hnswmm.ef_search = {ef}")
-        b.conn.execute("SET enable_seqscan = off")
-        b.conn.execute(f"SET hnswmm.rerank = {b.args.rerank}")
-        cur = b.conn.cursor()
+        with lock:
+            conn = free.pop()
+        conn.execute(f"SET hnswmm.ef_search = {ef}")
+        conn.execute("SET enable_seqscan = off")
+        conn.execute(f"SET hnswmm.rerank = {b.args.rerank}")
+        cur = conn.cursor()
 
         def search(q: np.ndarray) -> list[int]:
             cur.execute(SQL.format(k=b.args.k), (q,), prepare=True)
             return [r[0] for r in cur.fetchall()]
-        yield search
+        try:
+            yield search
+        finally:
+            with lock:
+                free.append(conn)
     return open_search
 
 
@@ -316,7 +328,7 @@ def warm_up(b: Bench) -> None:
     b.conn.execute("SELECT pg_prewarm('items', 'read'), pg_prewarm('items_emb_idx', 'read')")
     b.conn.execute("SELECT hnswmm_prewarm('items_emb_idx')")
     part = next_queries(b, b.args.warmup)
-    bench.run_queries(searcher(b, b.args.ef[0]), b.queries[part], b.args.k, 1)
+    bench.run_queries(searcher(b, b.args.ef[0]), b.queries[part], b.args.k, b.args.clients)
 
 
 def run_limit(b: Bench, index: str, limit_bytes: int | None) -> None:
@@ -339,7 +351,7 @@ def table(b: Bench) -> str:
     n, d = b.base.shape
     lines = [f"fashion-mnist x {b.args.copies} with noise {b.args.noise}: {n:,} x {d}"
              f" ({b.base.nbytes / 2**20:.0f} MB of vectors), {b.args.nq} queries a run (each run"
-             f" its own), k {b.args.k}, 1 client", "",
+             f" its own), k {b.args.k}, {b.args.clients} client(s)", "",
              "| index | memory limit | phase | ef | recall@10 | QPS | p50 ms | p99 ms |",
              "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in b.rows:
