@@ -31,6 +31,7 @@ PROGRESS_MIN_ROWS = 50_000  # add() shows progress from this many rows on
 _PROGRESS_STEP = 2_000
 _MAX_EF_SEARCH = 1000
 _DEFAULT_EF_SEARCH = 40  # the server's default of hnswmm.ef_search
+QUANTIZATIONS = ("none", "sq8", "binary")  # the index option's values
 # The beam width of this transaction: the one asked for, else the session's,
 # and at least k (a narrower beam finds worse neighbours, and with
 # hnswmm.iterative_scan off a scan stops after ef_search rows).
@@ -108,10 +109,13 @@ class _Statements:
             count=sql.SQL("SELECT count(*) FROM {}").format(table),
         )
 
-    def create_index(self, m: int, ef_construction: int) -> sql.Composed:
+    def create_index(self, m: int, ef_construction: int, quantization: str) -> sql.Composed:
         """CREATE INDEX with these options (no parameters in utility statements)."""
-        return sql.SQL("CREATE INDEX {} WITH (m = {}, ef_construction = {})").format(
-            self.index_target, sql.Literal(int(m)), sql.Literal(int(ef_construction)))
+        if quantization not in QUANTIZATIONS:
+            raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {quantization!r}")
+        return sql.SQL("CREATE INDEX {} WITH (m = {}, ef_construction = {}, quantization = {})").format(
+            self.index_target, sql.Literal(int(m)), sql.Literal(int(ef_construction)),
+            sql.Literal(quantization))
 
 
 @dataclass
@@ -242,11 +246,16 @@ class VectorStore(_StoreBase):
                 bar.update(len(rows) % _PROGRESS_STEP)
         return ids
 
-    def create_index(self, m: int = 16, ef_construction: int = 64) -> None:
-        """CREATE INDEX ... USING hnswmm with these options, then ANALYZE."""
+    def create_index(self, m: int = 16, ef_construction: int = 64,
+                     quantization: str = "none") -> None:
+        """CREATE INDEX ... USING hnswmm with these options, then ANALYZE.
+
+        quantization 'sq8' or 'binary' keeps a code of each vector in the
+        graph, for data sets larger than memory (see the README).
+        """
         s = self._sql_for_conn()
         with self.conn.transaction():
-            self.conn.execute(s.create_index(m, ef_construction))
+            self.conn.execute(s.create_index(m, ef_construction, quantization))
             self.conn.execute(s.analyze)
 
     def search(self, query: Any, k: int = 5, ef_search: int | None = None,
@@ -332,10 +341,11 @@ class AsyncVectorStore(_StoreBase):
                     bar.update(len(rows) % _PROGRESS_STEP)
         return ids
 
-    async def create_index(self, m: int = 16, ef_construction: int = 64) -> None:
+    async def create_index(self, m: int = 16, ef_construction: int = 64,
+                           quantization: str = "none") -> None:
         s = await self._sql_for_conn()
         async with self.conn.transaction():
-            await self.conn.execute(s.create_index(m, ef_construction))
+            await self.conn.execute(s.create_index(m, ef_construction, quantization))
             await self.conn.execute(s.analyze)
 
     async def search(self, query: Any, k: int = 5, ef_search: int | None = None,

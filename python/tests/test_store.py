@@ -124,6 +124,30 @@ def test_other_metrics(conn: psycopg.Connection[Any], table: str, metric: str, r
         np.testing.assert_allclose([r.distance for r in found], true_dist[0], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("quantization", ["sq8", "binary"])
+def test_quantized_index(conn: psycopg.Connection[Any], table: str, quantization: str,
+                         rng: np.random.Generator) -> None:
+    vectors = rng.standard_normal((2000, 64))
+    store = VectorStore(conn, table, 64)
+    store.create()
+    ids = np.asarray(store.add(vectors))
+    store.create_index(m=8, ef_construction=32, quantization=quantization)
+    row = conn.execute(f"SELECT quantization FROM hnswmm_index_info('{table}_embedding_idx')").fetchone()
+    assert row == (quantization,)
+    for q in rng.standard_normal((5, 64)):
+        true_ids, true_dist = exact_knn("l2", vectors.astype(np.float32), q[None, :].astype(np.float32), 5)
+        found = store.search(q, k=5, ef_search=200)
+        assert [r.id for r in found] == ids[true_ids[0]].tolist()
+        np.testing.assert_allclose([r.distance for r in found], true_dist[0], rtol=1e-4, atol=1e-5)
+
+
+def test_bad_quantization(conn: psycopg.Connection[Any], table: str) -> None:
+    store = VectorStore(conn, table, 4)
+    store.create()
+    with pytest.raises(ValueError, match="quantization must be one of none, sq8, binary"):
+        store.create_index(quantization="pq")
+
+
 def test_bad_input(conn: psycopg.Connection[Any], table: str) -> None:
     store = VectorStore(conn, table, 4)
     store.create()
