@@ -157,21 +157,26 @@ def measure(engine: str, ef: int | None, open_search: Callable[[], ContextManage
     return result
 
 
+def prepared_search(conn: psycopg.Connection, sql: str, settings: Sequence[str]) -> Search:
+    """A search that runs `sql` as a prepared statement on conn, after the
+    given SET commands."""
+    for setting in settings:
+        conn.execute(setting)
+    cur = conn.cursor()
+
+    def search(q: np.ndarray) -> list[int]:
+        cur.execute(sql, (q,), prepare=True)
+        return [r[0] for r in cur.fetchall()]
+    return search
+
+
 def sql_search(sql: str, settings: Sequence[str]) -> Callable[[], ContextManager[Search]]:
-    """A factory of searches that each run `sql` as a prepared statement on
-    a connection of their own, after the given SET commands."""
+    """A factory of prepared searches that each open a connection of their own."""
     @contextmanager
     def open_search() -> Iterator[Search]:
         with psycopg.connect(autocommit=True) as conn:
             register_vector(conn)
-            for setting in settings:
-                conn.execute(setting)
-            cur = conn.cursor()
-
-            def search(q: np.ndarray) -> list[int]:
-                cur.execute(sql, (q,), prepare=True)
-                return [r[0] for r in cur.fetchall()]
-            yield search
+            yield prepared_search(conn, sql, settings)
     return open_search
 
 

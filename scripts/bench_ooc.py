@@ -283,21 +283,15 @@ def searcher(b: Bench, ef: int) -> Callable[[], ContextManager[bench.Search]]:
     pooled application's would be: their backends have warmed up like theirs."""
     free = list(b.conns)
     lock = threading.Lock()
+    settings = [f"SET hnswmm.ef_search = {ef}", "SET enable_seqscan = off",
+                f"SET hnswmm.rerank = {b.args.rerank}"]
 
     @contextmanager
     def open_search() -> Iterator[bench.Search]:
         with lock:
             conn = free.pop()
-        conn.execute(f"SET hnswmm.ef_search = {ef}")
-        conn.execute("SET enable_seqscan = off")
-        conn.execute(f"SET hnswmm.rerank = {b.args.rerank}")
-        cur = conn.cursor()
-
-        def search(q: np.ndarray) -> list[int]:
-            cur.execute(SQL.format(k=b.args.k), (q,), prepare=True)
-            return [r[0] for r in cur.fetchall()]
         try:
-            yield search
+            yield bench.prepared_search(conn, SQL.format(k=b.args.k), settings)
         finally:
             with lock:
                 free.append(conn)

@@ -305,6 +305,8 @@ extern void hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 								  HnswmmMetric metric, const HnswmmParams *params);
 extern void hnswmm_read_center(Relation index, const HnswmmLayout *layout,
 							   float *center);
+extern void hnswmm_params_from_meta(const HnswmmMetaPageData *meta,
+									HnswmmParams *params);
 extern void hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta);
 extern void hnswmm_layout_to_meta(const HnswmmLayout *layout, HnswmmMetaPage meta);
 extern void hnswmm_init_page(Page page, uint16 page_type, uint32 extent);

@@ -36,6 +36,7 @@
 typedef struct BuildState
 {
 	Relation	index;
+	HnswmmParams params;		/* the index's options */
 	HnswmmLayout layout;
 	bool		have_layout;
 	bool		needs_wal;
@@ -213,12 +214,9 @@ assign_level(BuildState *bs, BuildNode *node)
 static void
 set_layout(BuildState *bs, int dimensions)
 {
-	HnswmmParams params;
-
-	hnswmm_read_options(bs->index, &params);
-	hnswmm_check_params(bs->index, dimensions, &params);
+	hnswmm_check_params(bs->index, dimensions, &bs->params);
 	hnswmm_compute_layout(&bs->layout, dimensions, hnswmm_index_metric(bs->index),
-						  &params);
+						  &bs->params);
 	bs->vector_pages = palloc((Size) bs->layout.vector_pages * BLCKSZ);
 	bs->upper_used = palloc(sizeof(uint32) * bs->layout.upper_pages);
 	bs->vec = palloc(sizeof(float) * dimensions);
@@ -399,15 +397,14 @@ write_metapage(BuildState *bs, BuildShared *graph, bool extend)
 {
 	char	   *page = palloc(BLCKSZ);
 	HnswmmMetaPage meta;
-	HnswmmParams params;
 
-	hnswmm_read_options(bs->index, &params);
-	hnswmm_init_metapage(page, hnswmm_index_metric(bs->index), &params);
+	hnswmm_init_metapage(page, hnswmm_index_metric(bs->index), &bs->params);
 	meta = HnswmmPageGetMeta(page);
 	if (bs->have_layout)
+	{
 		hnswmm_layout_to_meta(&bs->layout, meta);
-	if (bs->have_layout)
 		write_center(bs, page);
+	}
 	meta->nnodes = bs->nnodes;
 	meta->flushed = bs->nnodes;
 	if (!RelationUsesLocalBuffers(bs->index))
@@ -427,7 +424,6 @@ IndexBuildResult *
 hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result;
-	HnswmmParams params;
 	BuildState	bs;
 	BuildGraphResult graph = {0};
 	MemoryContext ctx;
@@ -436,13 +432,12 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
-	hnswmm_read_options(index, &params);
-	hnswmm_check_params(index, declared_dimensions(index), &params);
 
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm build",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
 	memset(&bs, 0, sizeof(bs));
+	hnswmm_read_options(index, &bs.params);
 	bs.index = index;
 	bs.needs_wal = RelationNeedsWAL(index);
 	bs.nodes_size = 1024;
@@ -450,6 +445,8 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	pg_prng_seed(&bs.prng, BUILD_SEED);
 	if (declared_dimensions(index) > 0)
 		set_layout(&bs, declared_dimensions(index));
+	else
+		hnswmm_check_params(index, 0, &bs.params);	/* what needs no dimensions */
 
 	/* the metapage goes first; it is rewritten at the end */
 	write_metapage(&bs, NULL, true);

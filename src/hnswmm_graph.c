@@ -616,11 +616,11 @@ static bool
 change_dimensions(Relation index, HnswmmMetaPage meta, void *arg)
 {
 	HnswmmLayout layout;
-	HnswmmParams params = {meta->m, meta->ef_construction,
-	(HnswmmQuantization) meta->quantization};
+	HnswmmParams params;
 
 	if (meta->dimensions != 0)
 		return false;
+	hnswmm_params_from_meta(meta, &params);
 	hnswmm_compute_layout(&layout, *(int *) arg, (HnswmmMetric) meta->metric,
 						  &params);
 	hnswmm_layout_to_meta(&layout, meta);
@@ -637,9 +637,7 @@ hnswmm_set_dimensions(Relation index, int dimensions, HnswmmMetaPageData *out)
 	HnswmmParams params;
 
 	hnswmm_get_meta(index, out);
-	params.m = out->m;
-	params.ef_construction = out->ef_construction;
-	params.quantization = (HnswmmQuantization) out->quantization;
+	hnswmm_params_from_meta(out, &params);
 	hnswmm_check_params(index, dimensions, &params);
 	hnswmm_change_meta(index, change_dimensions, &dimensions);
 	hnswmm_get_meta(index, out);

@@ -72,6 +72,15 @@ hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 		layout->vector_pages;
 }
 
+/* The build parameters an index was made with, as its metapage keeps them */
+void
+hnswmm_params_from_meta(const HnswmmMetaPageData *meta, HnswmmParams *params)
+{
+	params->m = meta->m;
+	params->ef_construction = meta->ef_construction;
+	params->quantization = (HnswmmQuantization) meta->quantization;
+}
+
 void
 hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta)
 {

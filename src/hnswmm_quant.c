@@ -207,20 +207,33 @@ rotate(const float *in, int dim, float *out)
 		out[i] *= scale;
 }
 
+/*
+ * rotate(vec - center), or rotate(vec) without a center, in a new array of
+ * rotated_length(dim) floats
+ */
+static float *
+rotated(const float *vec, const float *center, int dim)
+{
+	float	   *diff = palloc(sizeof(float) * dim);
+	float	   *r = palloc(sizeof(float) * rotated_length(dim));
+
+	for (int i = 0; i < dim; i++)
+		diff[i] = center != NULL ? vec[i] - center[i] : vec[i];
+	rotate(diff, dim, r);
+	pfree(diff);
+	return r;
+}
+
 static void
 encode_binary(const float *center, const float *vec, int dim, char *code)
 {
 	int			n = rotated_length(dim);
-	float	   *diff = palloc(sizeof(float) * dim);
-	float	   *r = palloc(sizeof(float) * n);
+	float	   *r = rotated(vec, center, dim);
 	uint8	   *bits = CODE_BYTES(code);
 	double		n2 = 0;
 	double		sum_abs = 0;
 	CodeHeader	h;
 
-	for (int i = 0; i < dim; i++)
-		diff[i] = vec[i] - center[i];
-	rotate(diff, dim, r);
 	for (int i = 0; i < n; i++)
 	{
 		n2 += (double) r[i] * r[i];
@@ -231,7 +244,6 @@ encode_binary(const float *center, const float *vec, int dim, char *code)
 	h.a = (float) n2;
 	h.b = sum_abs > 0 ? (float) (n2 / sum_abs) : 0.0f;
 	memcpy(code, &h, sizeof(h));
-	pfree(diff);
 	pfree(r);
 }
 
@@ -247,24 +259,22 @@ hnswmm_encode(const HnswmmLayout *layout, const float *center, const float *vec,
 		encode_binary(center, vec, layout->dimensions, code);
 }
 
-/* Table of sums of the rotated query over the set bits of each byte value */
+/*
+ * Table of sums of the rotated query over the set bits of each byte value.
+ * L2 rotates query - center; inner products rotate the query itself and
+ * add <query, center> back.
+ */
 static void
 binary_query(HnswmmCodeQuery *cq, const float *center, const float *query)
 {
 	int			dim = cq->dimensions;
 	int			n = rotated_length(dim);
-	float	   *q = palloc(sizeof(float) * dim);
-	float	   *r = palloc(sizeof(float) * n);
+	float	   *r = rotated(query, cq->l2 ? center : NULL, dim);
 	double		base = 0;
 	double		qsum = 0;
 
-	for (int i = 0; i < dim; i++)
-	{
-		q[i] = cq->l2 ? query[i] - center[i] : query[i];
-		if (!cq->l2)
-			base += (double) query[i] * center[i];
-	}
-	rotate(q, dim, r);
+	for (int i = 0; i < dim && !cq->l2; i++)
+		base += (double) query[i] * center[i];
 	for (int i = 0; i < n; i++)
 	{
 		qsum += r[i];
@@ -283,7 +293,6 @@ binary_query(HnswmmCodeQuery *cq, const float *center, const float *query)
 	}
 	cq->qsum = (float) qsum;
 	cq->base = (float) base;
-	pfree(q);
 	pfree(r);
 }
 

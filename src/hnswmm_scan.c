@@ -144,9 +144,8 @@ start_search(IndexScanDesc scan)
 	entry.dist = hnswmm_graph_distance(&so->pg.graph, so->query, entry.id);
 	entry = hnswmm_greedy_descent(&so->pg.graph, so->query, entry, meta.entry_level, 0);
 	hnswmm_iter_init(&so->iter, entry);
-	so->ef = hnswmm_ef_search;
 	so->rerank = rerank_count(&so->layout);
-	so->ef = Max(so->ef, so->rerank);
+	so->ef = Max(hnswmm_ef_search, so->rerank);
 	so->batch = palloc(sizeof(HnswmmCandidate) * so->ef);
 	so->infos = palloc(sizeof(HnswmmNodeInfo) * so->ef);
 	return true;
@@ -254,12 +253,12 @@ prefetch_results(IndexScanDesc scan, int i)
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
 	int			want = Min(so->nbatch, Max(HEAP_PREFETCH_FIRST, 2 * (i + 1)));
 
-	while (so->nread < want)
+	for (; so->nread < want; so->nread++)
 	{
-		HnswmmNodeInfo *info = &so->infos[so->nread++];
+		HnswmmNodeInfo *info = &so->infos[so->nread];
 
 		hnswmm_read_node(scan->indexRelation, &so->layout,
-						 so->batch[so->nread - 1].id, info);
+						 so->batch[so->nread].id, info);
 		if (scan->heapRelation != NULL && ItemPointerIsValid(&info->heaptid) &&
 			!(info->flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)))
 			PrefetchBuffer(scan->heapRelation, MAIN_FORKNUM,

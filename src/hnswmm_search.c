@@ -210,22 +210,19 @@ expand_node(HnswmmGraph *graph, const float *query, uint32 id, int level,
 	int			n = graph->neighbors(graph, id, level, nb);
 	int			nfresh = 0;
 
+	for (int i = 0; i < n; i++)
+		if (!hnswmm_visited_test_and_set(graph->visited, nb[i]))
+			nb[nfresh++] = nb[i];
 	if (graph->approx != NULL)
 	{
-		for (int i = 0; i < n; i++)
-			if (!hnswmm_visited_test_and_set(graph->visited, nb[i]))
-				nb[nfresh++] = nb[i];
 		graph->approx(graph, query, nb, nfresh, fresh);
 		return nfresh;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < nfresh; i++)
 	{
-		if (hnswmm_visited_test_and_set(graph->visited, nb[i]))
-			continue;
-		mapped[nfresh] = hnswmm_reader_mapped(reader, nb[i]);
-		if (mapped[nfresh] != NULL)
-			prefetch_bytes(mapped[nfresh], 256);
-		nb[nfresh++] = nb[i];
+		mapped[i] = hnswmm_reader_mapped(reader, nb[i]);
+		if (mapped[i] != NULL)
+			prefetch_bytes(mapped[i], 256);
 	}
 	for (int i = 0; i < nfresh; i++)
 	{

@@ -454,6 +454,18 @@ hnswmm_reader_mapped(HnswmmReader *reader, uint32 id)
 	return mapped_payload(reader, slot.first_block) + slot.offset / sizeof(float);
 }
 
+/* Ask the kernel to read the mapped bytes [start, end) ahead */
+static void
+advise_willneed(const char *start, const char *end)
+{
+	static uintptr_t os_page = 0;
+
+	if (os_page == 0)
+		os_page = (uintptr_t) sysconf(_SC_PAGESIZE);
+	start -= (uintptr_t) start % os_page;
+	(void) madvise((void *) start, end - start, MADV_WILLNEED);
+}
+
 /*
  * Ask the kernel to start reading node id's vector from disk if it is not
  * in memory; reading several this way overlaps their I/O.
@@ -463,19 +475,14 @@ hnswmm_reader_willneed(HnswmmReader *reader, uint32 id)
 {
 	HnswmmSlot	slot;
 	Size		last;
-	uintptr_t	start;
-	uintptr_t	end;
-	uintptr_t	os_page = (uintptr_t) sysconf(_SC_PAGESIZE);
 
 	if (id >= reader->mapped_below)
 		return;
 	slot = hnswmm_vector_slot(&reader->layout, id);
 	last = slot.offset + (Size) reader->layout.dimensions * sizeof(float) - 1;
-	start = (uintptr_t) mapped_payload(reader, slot.first_block) + slot.offset;
-	end = (uintptr_t) mapped_payload(reader, slot.first_block + last / HNSWMM_PAYLOAD) +
-		last % HNSWMM_PAYLOAD + 1;
-	start -= start % os_page;
-	(void) madvise((void *) start, end - start, MADV_WILLNEED);
+	advise_willneed((const char *) mapped_payload(reader, slot.first_block) + slot.offset,
+					(const char *) mapped_payload(reader, slot.first_block + last / HNSWMM_PAYLOAD) +
+					last % HNSWMM_PAYLOAD + 1);
 }
 
 /*
@@ -489,8 +496,8 @@ hnswmm_reader_willneed_blocks(HnswmmReader *reader, BlockNumber first,
 	if (reader->map == NULL || n == 0 ||
 		first + n > reader->map->mapped_segs * (BlockNumber) RELSEG_SIZE)
 		return 0;
-	(void) madvise(reader->base + (Size) first * BLCKSZ, (Size) n * BLCKSZ,
-				   MADV_WILLNEED);
+	advise_willneed(reader->base + (Size) first * BLCKSZ,
+					reader->base + (Size) (first + n) * BLCKSZ);
 	return (int64) n * BLCKSZ;
 }
 

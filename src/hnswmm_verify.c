@@ -314,9 +314,7 @@ check_meta(VerifyState *vs)
 	if (meta_lower < HNSWMM_PAGE_HEADER + MAXALIGN(sizeof(HnswmmMetaPageData)) +
 		vs->meta.center_size)
 		corrupt(vs, "the metapage's center ends past its pd_lower %u", meta_lower);
-	params.m = vs->layout.m;
-	params.ef_construction = vs->layout.ef_construction;
-	params.quantization = vs->layout.quantization;
+	hnswmm_params_from_meta(&vs->meta, &params);
 	hnswmm_compute_layout(&expected, vs->meta.dimensions, vs->layout.metric,
 						  &params);
 	if (memcmp(&expected, &vs->layout, sizeof(HnswmmLayout)) != 0)
