@@ -27,6 +27,7 @@ typedef struct HnswmmCodeQuery
 } HnswmmCodeQuery;
 
 extern int	hnswmm_code_size(HnswmmQuantization quantization, int dimensions);
+extern double hnswmm_binary_rerank_factor(int dimensions);
 extern int	hnswmm_center_size(HnswmmQuantization quantization, int dimensions);
 extern const char *hnswmm_quantization_name(HnswmmQuantization quantization);
 extern void hnswmm_check_params(Relation index, int dimensions,

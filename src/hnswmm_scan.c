@@ -11,9 +11,12 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/relscan.h"
 #include "hnswmm.h"
 #include "hnswmm_graph.h"
+#include "hnswmm_quant.h"
 #include "portability/instr_time.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -103,8 +106,9 @@ scan_query(IndexScanDesc scan, const HnswmmLayout *layout)
 /*
  * How many candidates of each batch get exact distances: none for an index
  * without codes, else hnswmm.rerank, by default ef_search for sq8 codes and
- * for binary ones, whose estimates are coarser, twice that and at least
- * four times a LIMIT of 10.
+ * for binary ones, whose estimates are coarser, two to four times that
+ * (more for shorter codes, hnswmm_binary_rerank_factor) and at least four
+ * times a LIMIT of 10.
  */
 static int
 rerank_count(const HnswmmLayout *layout)
@@ -114,7 +118,8 @@ rerank_count(const HnswmmLayout *layout)
 	if (hnswmm_rerank > 0)
 		return hnswmm_rerank;
 	if (layout->quantization == HNSWMM_QUANT_BINARY)
-		return Max(2 * hnswmm_ef_search, 40);
+		return Max((int) ceil(hnswmm_binary_rerank_factor(layout->dimensions) *
+							  hnswmm_ef_search), 40);
 	return hnswmm_ef_search;
 }
 
