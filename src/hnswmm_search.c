@@ -39,6 +39,7 @@ hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
 	graph->nbuf = palloc(sizeof(uint32) * graph->max_neighbors);
 	graph->fresh = palloc(sizeof(HnswmmCandidate) * graph->max_neighbors);
 	graph->mapped = palloc(sizeof(float *) * graph->max_neighbors);
+	graph->first = palloc(sizeof(int) * graph->max_neighbors);
 	graph->visited = visited;
 }
 
@@ -193,46 +194,63 @@ hnswmm_graph_distance(HnswmmGraph *graph, const float *query, uint32 id)
 }
 
 /*
+ * Distances from the query to nodes ids[0..n), written to out: by code when
+ * the graph walks by codes, else from the vectors, each one's place in the
+ * mapping (one piece or two) worked out once, its first lines prefetched at
+ * once and the whole of the next one while the current distance is
+ * computed.
+ */
+static void
+neighbor_distances(HnswmmGraph *graph, const float *query, const uint32 *ids,
+				   int n, HnswmmCandidate *out)
+{
+	HnswmmReader *reader = graph->reader;
+	int			dim = reader->layout.dimensions;
+	const float **mapped = graph->mapped;
+	int		   *first = graph->first;
+
+	if (graph->approx != NULL)
+	{
+		graph->approx(graph, query, ids, n, out);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		mapped[i] = hnswmm_reader_mapped(reader, ids[i], &first[i]);
+		if (mapped[i] != NULL)
+			prefetch_bytes(mapped[i], 256);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (i + 1 < n && mapped[i + 1] != NULL)
+		{
+			prefetch_bytes(mapped[i + 1], first[i + 1] * sizeof(float));
+			prefetch_bytes(hnswmm_mapped_rest(mapped[i + 1], first[i + 1]),
+						   (dim - first[i + 1]) * sizeof(float));
+		}
+		out[i].id = ids[i];
+		out[i].dist = mapped[i] != NULL ?
+			hnswmm_mapped_distance(reader, query, mapped[i], first[i]) :
+			hnswmm_reader_distance(reader, query, ids[i]);
+	}
+}
+
+/*
  * Expand node id on a layer: the neighbours not visited yet, with their
  * distances to the query, written to fresh (room for max_neighbors).
- * Each new neighbour's place in the mapping is worked out once; its first
- * lines are prefetched at once, the whole of the next one while the
- * current distance is computed.
  */
 static int
 expand_node(HnswmmGraph *graph, const float *query, uint32 id, int level,
 			HnswmmCandidate *fresh)
 {
-	HnswmmReader *reader = graph->reader;
-	int			dim = reader->layout.dimensions;
 	uint32	   *nb = graph->nbuf;
-	const float **mapped = graph->mapped;
 	int			n = graph->neighbors(graph, id, level, nb);
 	int			nfresh = 0;
 
 	for (int i = 0; i < n; i++)
 		if (!hnswmm_visited_test_and_set(graph->visited, nb[i]))
 			nb[nfresh++] = nb[i];
-	if (graph->approx != NULL)
-	{
-		graph->approx(graph, query, nb, nfresh, fresh);
-		return nfresh;
-	}
-	for (int i = 0; i < nfresh; i++)
-	{
-		mapped[i] = hnswmm_reader_mapped(reader, nb[i]);
-		if (mapped[i] != NULL)
-			prefetch_bytes(mapped[i], 256);
-	}
-	for (int i = 0; i < nfresh; i++)
-	{
-		if (i + 1 < nfresh && mapped[i + 1] != NULL)
-			prefetch_bytes(mapped[i + 1], dim * sizeof(float));
-		fresh[i].id = nb[i];
-		fresh[i].dist = mapped[i] != NULL ?
-			hnswmm_query_distance(reader->kernel, reader->negate, query, mapped[i], dim) :
-			hnswmm_reader_distance(reader, query, nb[i]);
-	}
+	neighbor_distances(graph, query, nb, nfresh, fresh);
 	return nfresh;
 }
 
@@ -314,14 +332,12 @@ hnswmm_greedy_descent(HnswmmGraph *graph, const float *query,
 
 			moved = false;
 			CHECK_FOR_INTERRUPTS();
+			neighbor_distances(graph, query, graph->nbuf, n, graph->fresh);
 			for (int i = 0; i < n; i++)
 			{
-				float		d = hnswmm_graph_distance(graph, query, graph->nbuf[i]);
-
-				if (d < entry.dist)
+				if (graph->fresh[i].dist < entry.dist)
 				{
-					entry.dist = d;
-					entry.id = graph->nbuf[i];
+					entry = graph->fresh[i];
 					moved = true;
 				}
 			}

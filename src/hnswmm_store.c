@@ -438,20 +438,39 @@ distance_piece(void *arg, const float *piece, int start, int n)
 }
 
 /*
- * Node id's vector in the mapping when it is there in one piece, else NULL
- * (read it with hnswmm_reader_distance or hnswmm_reader_copy).
+ * Node id's vector in the mapping when it is there in one piece or two:
+ * returns the first piece and sets *first to its floats; the others follow
+ * at the start of the next block's payload (hnswmm_mapped_rest).  NULL when
+ * the vector is not mapped or takes more pieces (read it with
+ * hnswmm_reader_distance or hnswmm_reader_copy).
  */
 const float *
-hnswmm_reader_mapped(HnswmmReader *reader, uint32 id)
+hnswmm_reader_mapped(HnswmmReader *reader, uint32 id, int *first)
 {
 	HnswmmSlot	slot;
+	int			room;
 
 	if (id >= reader->mapped_below)
 		return NULL;
 	slot = hnswmm_vector_slot(&reader->layout, id);
-	if (slot.offset + reader->layout.dimensions * sizeof(float) > HNSWMM_PAYLOAD)
+	room = (HNSWMM_PAYLOAD - slot.offset) / sizeof(float);
+	if (reader->layout.dimensions - room > (int) PAYLOAD_FLOATS)
 		return NULL;
+	*first = Min(room, reader->layout.dimensions);
 	return mapped_payload(reader, slot.first_block) + slot.offset / sizeof(float);
+}
+
+/* Distance from the query to a vector of the mapping (hnswmm_reader_mapped) */
+float
+hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
+					   const float *vec, int first)
+{
+	int			dim = reader->layout.dimensions;
+	float		d = reader->kernel(query, vec, first);
+
+	if (first < dim)
+		d += reader->kernel(query + first, hnswmm_mapped_rest(vec, first), dim - first);
+	return reader->negate ? -d : d;
 }
 
 /* Ask the kernel to read the mapped bytes [start, end) ahead */
@@ -504,12 +523,12 @@ hnswmm_reader_willneed_blocks(HnswmmReader *reader, BlockNumber first,
 float
 hnswmm_reader_distance(HnswmmReader *reader, const float *query, uint32 id)
 {
-	const float *mapped = hnswmm_reader_mapped(reader, id);
+	int			first;
+	const float *mapped = hnswmm_reader_mapped(reader, id, &first);
 	DistanceArg d;
 
 	if (mapped != NULL)
-		return hnswmm_query_distance(reader->kernel, reader->negate, query, mapped,
-									 reader->layout.dimensions);
+		return hnswmm_mapped_distance(reader, query, mapped, first);
 	d.kernel = reader->kernel;
 	d.query = query;
 	d.sum = 0;

@@ -34,10 +34,23 @@ extern void hnswmm_reader_close(HnswmmReader *reader);
 extern float hnswmm_reader_distance(HnswmmReader *reader, const float *query,
 									uint32 id);
 extern void hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out);
-extern const float *hnswmm_reader_mapped(HnswmmReader *reader, uint32 id);
+extern const float *hnswmm_reader_mapped(HnswmmReader *reader, uint32 id,
+										 int *first);
+extern float hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
+									const float *vec, int first);
 extern void hnswmm_reader_willneed(HnswmmReader *reader, uint32 id);
 extern int64 hnswmm_reader_willneed_blocks(HnswmmReader *reader,
 										   BlockNumber first, BlockNumber n);
+
+/*
+ * The rest of a mapped vector whose first piece (first floats) ends a
+ * block's payload: the start of the next block's payload
+ */
+static inline const float *
+hnswmm_mapped_rest(const float *vec, int first)
+{
+	return (const float *) ((const char *) (vec + first) + (BLCKSZ - HNSWMM_PAYLOAD));
+}
 
 extern float hnswmm_query_distance(HnswmmKernel kernel, bool negate,
 								   const float *a, const float *b, int n);
