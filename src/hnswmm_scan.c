@@ -34,6 +34,8 @@ typedef struct HnswmmScanOpaqueData
 	HnswmmIterSearch iter;		/* the layer-0 search, across batches */
 	HnswmmPageGraph pg;			/* open from the first batch to the end */
 	uint32		nnodes;			/* node count when the scan started */
+	bool		prefetch_heap;	/* ask for the heap pages of results ahead */
+	bool		heap_io;		/* one of those requests started a read */
 	HnswmmCandidate *batch;		/* current batch, closest first */
 	HnswmmNodeInfo *infos;		/* records of its first nread nodes */
 	int			nread;
@@ -80,6 +82,7 @@ hnswmm_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	so->next = 0;
 	so->chain = HNSWMM_INVALID_NODE;
 	so->returned = 0;
+	so->heap_io = false;
 }
 
 /*
@@ -123,6 +126,15 @@ rerank_count(const HnswmmLayout *layout)
 	return hnswmm_ef_search;
 }
 
+/*
+ * Asking for heap pages ahead pays only when some must be read: after a
+ * scan whose first requests all found their pages in shared buffers, this
+ * backend's next HEAP_PREFETCH_PROBE scans do not ask (each request costs a
+ * buffer lookup), and the one after them tries again.
+ */
+#define HEAP_PREFETCH_PROBE	32
+static int	heap_prefetch_idle = 0;
+
 /* Open the graph and descend to layer 0; false for an empty index */
 static bool
 start_search(IndexScanDesc scan)
@@ -150,6 +162,9 @@ start_search(IndexScanDesc scan)
 	entry = hnswmm_greedy_descent(&so->pg.graph, so->query, entry, meta.entry_level, 0);
 	hnswmm_iter_init(&so->iter, entry);
 	so->rerank = rerank_count(&so->layout);
+	so->prefetch_heap = heap_prefetch_idle == 0;
+	if (!so->prefetch_heap)
+		heap_prefetch_idle--;
 	so->ef = Max(hnswmm_ef_search, so->rerank);
 	so->batch = palloc(sizeof(HnswmmCandidate) * so->ef);
 	so->infos = palloc(sizeof(HnswmmNodeInfo) * so->ef);
@@ -250,7 +265,8 @@ next_batch(IndexScanDesc scan)
  * ask for the heap pages of their rows, so that reads of pages not in
  * memory overlap instead of coming one at a time as the executor fetches
  * each row.  The look-ahead covers a LIMIT 10 at once and doubles as the
- * query keeps asking.
+ * query keeps asking.  Whether the first requests found all their pages in
+ * shared buffers decides whether the next scans ask (heap_prefetch_idle).
  */
 static void
 prefetch_results(IndexScanDesc scan, int i)
@@ -264,11 +280,14 @@ prefetch_results(IndexScanDesc scan, int i)
 
 		hnswmm_read_node(scan->indexRelation, &so->layout,
 						 so->batch[so->nread].id, info);
-		if (scan->heapRelation != NULL && ItemPointerIsValid(&info->heaptid) &&
+		if (so->prefetch_heap && scan->heapRelation != NULL &&
+			ItemPointerIsValid(&info->heaptid) &&
 			!(info->flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)))
-			PrefetchBuffer(scan->heapRelation, MAIN_FORKNUM,
-						   ItemPointerGetBlockNumber(&info->heaptid));
+			so->heap_io |= PrefetchBuffer(scan->heapRelation, MAIN_FORKNUM,
+										  ItemPointerGetBlockNumber(&info->heaptid)).initiated_io;
 	}
+	if (so->prefetch_heap && so->nread >= Min(so->nbatch, HEAP_PREFETCH_FIRST))
+		heap_prefetch_idle = so->heap_io ? 0 : HEAP_PREFETCH_PROBE;
 }
 
 /*
