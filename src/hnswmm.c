@@ -85,8 +85,8 @@ _PG_init(void)
 							"Candidates a scan of a quantized index re-ranks with exact distances.",
 							"The scan walks the graph by codes with a beam at least this wide, then "
 							"reads the full vectors of this many of its best candidates. 0 means "
-							"ef_search for sq8 codes, and twice ef_search but at least 40 for "
-							"binary codes.",
+							"ef_search for sq8 codes, and for binary codes two to four times "
+							"ef_search (more below 512 code bits) but at least 40.",
 							&hnswmm_rerank, 0, 0, 10000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("hnswmm.max_scan_tuples",

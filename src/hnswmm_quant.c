@@ -76,7 +76,7 @@ hnswmm_code_size(HnswmmQuantization quantization, int dimensions)
 double
 hnswmm_binary_rerank_factor(int dimensions)
 {
-	double		factor = 2.0 * sqrt(512.0 / rotated_length(Max(dimensions, 1)));
+	double		factor = 2.0 * sqrt(512.0 / rotated_length(dimensions));
 
 	return Min(Max(factor, 2.0), 4.0);
 }

@@ -35,7 +35,10 @@ typedef struct HnswmmScanOpaqueData
 	HnswmmPageGraph pg;			/* open from the first batch to the end */
 	uint32		nnodes;			/* node count when the scan started */
 	bool		prefetch_heap;	/* ask for the heap pages of results ahead */
-	bool		heap_io;		/* one of those requests started a read */
+	bool		heap_missed;	/* a request found its page missing from
+								 * shared buffers (it may still be in the
+								 * OS page cache) */
+	bool		heap_learned;	/* the first requests told the heuristic */
 	HnswmmCandidate *batch;		/* current batch, closest first */
 	HnswmmNodeInfo *infos;		/* records of its first nread nodes */
 	int			nread;
@@ -82,7 +85,8 @@ hnswmm_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	so->next = 0;
 	so->chain = HNSWMM_INVALID_NODE;
 	so->returned = 0;
-	so->heap_io = false;
+	so->heap_missed = false;
+	so->heap_learned = false;
 }
 
 /*
@@ -127,13 +131,38 @@ rerank_count(const HnswmmLayout *layout)
 }
 
 /*
- * Asking for heap pages ahead pays only when some must be read: after a
- * scan whose first requests all found their pages in shared buffers, this
- * backend's next HEAP_PREFETCH_PROBE scans do not ask (each request costs a
- * buffer lookup), and the one after them tries again.
+ * Asking for heap pages ahead pays only when pages are missing from shared
+ * buffers, and each request costs a buffer lookup.  After HEAP_PREFETCH_CALM
+ * scans in a row whose first requests all found their pages there, a
+ * backend stops asking for HEAP_PREFETCH_PROBE scans, then tries again.
+ * The state is the backend's, across indexes: a small table held in shared
+ * buffers can pause the requests of a large one for that many scans.
  */
+#define HEAP_PREFETCH_CALM	4
 #define HEAP_PREFETCH_PROBE	32
-static int	heap_prefetch_idle = 0;
+static int	heap_prefetch_calm = 0;	/* such scans in a row */
+static int	heap_prefetch_idle = 0;	/* scans left that do not ask */
+
+static bool
+heap_prefetch_wanted(void)
+{
+	if (heap_prefetch_idle == 0)
+		return true;
+	heap_prefetch_idle--;
+	return false;
+}
+
+/* What a scan's first requests found, once per scan */
+static void
+heap_prefetch_learn(bool missed)
+{
+	heap_prefetch_calm = missed ? 0 : heap_prefetch_calm + 1;
+	if (heap_prefetch_calm >= HEAP_PREFETCH_CALM)
+	{
+		heap_prefetch_idle = HEAP_PREFETCH_PROBE;
+		heap_prefetch_calm = 0;
+	}
+}
 
 /* Open the graph and descend to layer 0; false for an empty index */
 static bool
@@ -162,9 +191,7 @@ start_search(IndexScanDesc scan)
 	entry = hnswmm_greedy_descent(&so->pg.graph, so->query, entry, meta.entry_level, 0);
 	hnswmm_iter_init(&so->iter, entry);
 	so->rerank = rerank_count(&so->layout);
-	so->prefetch_heap = heap_prefetch_idle == 0;
-	if (!so->prefetch_heap)
-		heap_prefetch_idle--;
+	so->prefetch_heap = heap_prefetch_wanted();
 	so->ef = Max(hnswmm_ef_search, so->rerank);
 	so->batch = palloc(sizeof(HnswmmCandidate) * so->ef);
 	so->infos = palloc(sizeof(HnswmmNodeInfo) * so->ef);
@@ -265,8 +292,8 @@ next_batch(IndexScanDesc scan)
  * ask for the heap pages of their rows, so that reads of pages not in
  * memory overlap instead of coming one at a time as the executor fetches
  * each row.  The look-ahead covers a LIMIT 10 at once and doubles as the
- * query keeps asking.  Whether the first requests found all their pages in
- * shared buffers decides whether the next scans ask (heap_prefetch_idle).
+ * query keeps asking.  What the first requests found tells whether the
+ * next scans ask (heap_prefetch_learn).
  */
 static void
 prefetch_results(IndexScanDesc scan, int i)
@@ -277,17 +304,23 @@ prefetch_results(IndexScanDesc scan, int i)
 	for (; so->nread < want; so->nread++)
 	{
 		HnswmmNodeInfo *info = &so->infos[so->nread];
+		PrefetchBufferResult r;
 
 		hnswmm_read_node(scan->indexRelation, &so->layout,
 						 so->batch[so->nread].id, info);
-		if (so->prefetch_heap && scan->heapRelation != NULL &&
-			ItemPointerIsValid(&info->heaptid) &&
-			!(info->flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)))
-			so->heap_io |= PrefetchBuffer(scan->heapRelation, MAIN_FORKNUM,
-										  ItemPointerGetBlockNumber(&info->heaptid)).initiated_io;
+		if (!so->prefetch_heap || scan->heapRelation == NULL ||
+			!ItemPointerIsValid(&info->heaptid) ||
+			(info->flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)))
+			continue;
+		r = PrefetchBuffer(scan->heapRelation, MAIN_FORKNUM,
+						   ItemPointerGetBlockNumber(&info->heaptid));
+		so->heap_missed |= r.initiated_io;
 	}
-	if (so->prefetch_heap && so->nread >= Min(so->nbatch, HEAP_PREFETCH_FIRST))
-		heap_prefetch_idle = so->heap_io ? 0 : HEAP_PREFETCH_PROBE;
+	if (so->prefetch_heap && !so->heap_learned)
+	{
+		heap_prefetch_learn(so->heap_missed);
+		so->heap_learned = true;
+	}
 }
 
 /*

@@ -225,8 +225,9 @@ neighbor_distances(HnswmmGraph *graph, const float *query, const uint32 *ids,
 		if (i + 1 < n && mapped[i + 1] != NULL)
 		{
 			prefetch_bytes(mapped[i + 1], first[i + 1] * sizeof(float));
-			prefetch_bytes(hnswmm_mapped_rest(mapped[i + 1], first[i + 1]),
-						   (dim - first[i + 1]) * sizeof(float));
+			if (first[i + 1] < dim)
+				prefetch_bytes(hnswmm_mapped_rest(mapped[i + 1], first[i + 1]),
+							   (dim - first[i + 1]) * sizeof(float));
 		}
 		out[i].id = ids[i];
 		out[i].dist = mapped[i] != NULL ?
@@ -316,7 +317,8 @@ hnswmm_search_layer(HnswmmGraph *graph, const float *query,
 
 /*
  * Greedy walk with beam width 1 through layers from_level down to
- * to_level + 1; returns the closest node found.
+ * to_level + 1; returns the closest node found.  Uses the graph's
+ * neighbour buffers (nbuf, fresh, mapped, first) as scratch.
  */
 HnswmmCandidate
 hnswmm_greedy_descent(HnswmmGraph *graph, const float *query,

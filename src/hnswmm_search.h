@@ -50,7 +50,8 @@ struct HnswmmGraph
 	HnswmmVisited *visited;
 	int			max_neighbors;	/* size of the neighbour buffer (2m + 1) */
 	uint32	   *nbuf;			/* neighbour buffer of one expansion */
-	HnswmmCandidate *fresh;		/* its new neighbours with distances */
+	HnswmmCandidate *fresh;		/* its new neighbours with distances (the
+								 * greedy descent's: all of them) */
 	const float **mapped;		/* their vectors in the mapping, or NULL */
 	int		   *first;			/* floats of each one's first piece there */
 	HnswmmHeap	heap;			/* candidates of one layer search */

@@ -439,10 +439,10 @@ distance_piece(void *arg, const float *piece, int start, int n)
 
 /*
  * Node id's vector in the mapping when it is there in one piece or two:
- * returns the first piece and sets *first to its floats; the others follow
- * at the start of the next block's payload (hnswmm_mapped_rest).  NULL when
- * the vector is not mapped or takes more pieces (read it with
- * hnswmm_reader_distance or hnswmm_reader_copy).
+ * returns the first piece and sets *first to its floats; the rest follows
+ * at the start of the next block's payload (hnswmm_mapped_rest).  NULL, and
+ * *first unset, when the vector is not mapped or takes more pieces (read it
+ * with hnswmm_reader_distance or hnswmm_reader_copy).
  */
 const float *
 hnswmm_reader_mapped(HnswmmReader *reader, uint32 id, int *first)
@@ -469,7 +469,8 @@ hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
 	float		d = reader->kernel(query, vec, first);
 
 	if (first < dim)
-		d += reader->kernel(query + first, hnswmm_mapped_rest(vec, first), dim - first);
+		d += reader->kernel(query + first, hnswmm_mapped_rest(vec, first),
+							dim - first);
 	return reader->negate ? -d : d;
 }
 
@@ -523,7 +524,7 @@ hnswmm_reader_willneed_blocks(HnswmmReader *reader, BlockNumber first,
 float
 hnswmm_reader_distance(HnswmmReader *reader, const float *query, uint32 id)
 {
-	int			first;
+	int			first = 0;
 	const float *mapped = hnswmm_reader_mapped(reader, id, &first);
 	DistanceArg d;
 

@@ -49,7 +49,9 @@ extern int64 hnswmm_reader_willneed_blocks(HnswmmReader *reader,
 static inline const float *
 hnswmm_mapped_rest(const float *vec, int first)
 {
-	return (const float *) ((const char *) (vec + first) + (BLCKSZ - HNSWMM_PAYLOAD));
+	const char *end = (const char *) (vec + first);
+
+	return (const float *) (end + (BLCKSZ - HNSWMM_PAYLOAD));
 }
 
 extern float hnswmm_query_distance(HnswmmKernel kernel, bool negate,
