@@ -22,6 +22,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "port/pg_bswap.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -284,6 +285,7 @@ vector_recv(PG_FUNCTION_ARGS)
 	int16		dim = (int16) pq_getmsgint(buf, sizeof(int16));
 	int16		unused = (int16) pq_getmsgint(buf, sizeof(int16));
 	int			remaining;
+	const char *values;
 	Vector	   *result;
 
 	check_dim(dim);
@@ -300,12 +302,22 @@ vector_recv(PG_FUNCTION_ARGS)
 				 errmsg("invalid binary vector: dim is %d, so %d bytes of values are expected, not %d",
 						dim, dim * (int) sizeof(float4), remaining)));
 
+	/*
+	 * Swap all the values in one pass over the message rather than reading
+	 * them one call each: a query vector arrives with every search.
+	 */
+	values = pq_getmsgbytes(buf, dim * sizeof(float4));
 	result = InitVector(dim);
 	for (int i = 0; i < dim; i++)
 	{
-		result->x[i] = pq_getmsgfloat4(buf);
-		check_element(result->x[i]);
+		uint32		bits;
+
+		memcpy(&bits, values + i * sizeof(float4), sizeof(bits));
+		bits = pg_ntoh32(bits);
+		memcpy(&result->x[i], &bits, sizeof(bits));
 	}
+	for (int i = 0; i < dim; i++)
+		check_element(result->x[i]);
 	PG_RETURN_VECTOR_P(result);
 }
 

@@ -33,15 +33,15 @@ def as_vector(obj: Any) -> Floats:
     """`obj` (a numpy array or a sequence of numbers) as a contiguous 1-D
     float32 array, checked the way the server checks a vector."""
     if isinstance(obj, np.ndarray) and obj.dtype == np.float32 and obj.ndim == 1:
-        raw = obj
+        raw = vec = np.ascontiguousarray(obj)  # float32 already: nothing to overflow
     else:
         raw = _numbers(obj)
-    if raw.ndim != 1:
-        raise InvalidVector(f"a vector must be one-dimensional, got an array of shape {raw.shape}")
-    if not 1 <= raw.size <= MAX_DIM:
-        raise InvalidVector(f"a vector has 1 to {MAX_DIM} dimensions, got {raw.size}")
-    with np.errstate(over="ignore"):
-        vec = np.ascontiguousarray(raw, dtype=np.float32)
+        if raw.ndim != 1:
+            raise InvalidVector(f"a vector must be one-dimensional, got an array of shape {raw.shape}")
+        with np.errstate(over="ignore"):
+            vec = np.ascontiguousarray(raw, dtype=np.float32)
+    if not 1 <= vec.size <= MAX_DIM:
+        raise InvalidVector(f"a vector has 1 to {MAX_DIM} dimensions, got {vec.size}")
     check_finite(vec, raw)
     return vec
 

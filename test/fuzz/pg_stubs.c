@@ -10,7 +10,7 @@
  *		- errstart/errstart_cold, errcode, errmsg, errdetail, errhint,
  *		  errfinish and friends: an ERROR records its SQLSTATE and message
  *		  and siglongjmps back to stub_call*();
- *		- pq_getmsgint, pq_getmsgfloat4, pq_copymsgbytes, pq_begintypsend,
+ *		- pq_getmsgint, pq_getmsgbytes, pq_copymsgbytes, pq_begintypsend,
  *		  pq_endtypsend, pq_sendfloat4, enlargeStringInfo: the same
  *		  checks and byte order as src/backend/libpq/pqformat.c and
  *		  src/common/stringinfo.c;
@@ -527,17 +527,18 @@ pq_getmsgint(StringInfo msg, int b)
 	return result;
 }
 
-float4
-pq_getmsgfloat4(StringInfo msg)
+const char *
+pq_getmsgbytes(StringInfo msg, int datalen)
 {
-	union
-	{
-		float4		f;
-		uint32		i;
-	}			swap;
+	const char *result;
 
-	swap.i = pq_getmsgint(msg, 4);
-	return swap.f;
+	if (datalen < 0 || datalen > (msg->len - msg->cursor))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("insufficient data left in message")));
+	result = &msg->data[msg->cursor];
+	msg->cursor += datalen;
+	return result;
 }
 
 /* ----------------------------------------------------------------
