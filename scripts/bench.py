@@ -328,7 +328,7 @@ def at_recall(results: list[Result], target: float) -> str:
     if mm is None or lib is None:
         return f"at recall >= {target}: not reached by {'hnswmm' if mm is None else 'hnswlib'}"
     return (f"at recall >= {target}: hnswmm {mm.qps:.0f} QPS (ef {mm.ef}, {mm.recall:.4f}),"
-            f" hnswlib {lib.qps:.0f} QPS (ef {lib.ef}, {lib.recall:.4f}): ratio {mm.qps / lib.qps:.2f}")
+            f" hnswlib {lib.qps:.0f} QPS (ef {lib.ef}, {lib.recall:.4f}): ratio {mm.qps / lib.qps:.3f}")
 
 
 def qps_ratios(results: list[Result]) -> dict[int, float]:
