@@ -15,7 +15,6 @@ OBJS = \
 	src/hnswmm.o \
 	src/hnswmm_layout.o \
 	src/hnswmm_store.o \
-	src/hnswmm_recent.o \
 	src/hnswmm_search.o \
 	src/hnswmm_graph.o \
 	src/hnswmm_build.o \

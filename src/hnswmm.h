@@ -323,9 +323,6 @@ extern void hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta);
 typedef bool (*HnswmmMetaChange) (Relation index, HnswmmMetaPage meta, void *arg);
 extern void hnswmm_change_meta(Relation index, HnswmmMetaChange change, void *arg);
 
-/* hnswmm_recent.c */
-extern Buffer hnswmm_read_buffer(Relation index, BlockNumber blkno);
-
 /* hnswmm_store.c */
 extern void hnswmm_stamp(Relation index, HnswmmMetaPage meta);
 extern bool hnswmm_stamp_matches(Relation index, const HnswmmMetaPageData *meta);

@@ -31,7 +31,7 @@ void
 hnswmm_read_node(Relation index, const HnswmmLayout *layout, uint32 id,
 				 HnswmmNodeInfo *info)
 {
-	Buffer		buf = hnswmm_read_buffer(index, hnswmm_node_block(layout, id));
+	Buffer		buf = ReadBuffer(index, hnswmm_node_block(layout, id));
 	HnswmmNode *node;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -122,7 +122,7 @@ hnswmm_read_neighbors(Relation index, const HnswmmLayout *layout, uint32 id,
 			return 0;
 	}
 	locate_list(index, layout, id, level, &loc);
-	buf = hnswmm_read_buffer(index, loc.blkno);
+	buf = ReadBuffer(index, loc.blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	ids = list_on_page(BufferGetPage(buf), &loc, &count);
 	count = Min(count, (uint32) cap);
@@ -148,7 +148,7 @@ hnswmm_read_search_neighbors(Relation index, const HnswmmLayout *layout,
 	if (level > 0)
 		return hnswmm_read_neighbors(index, layout, id, level, out);
 	locate_list(index, layout, id, 0, &loc);
-	buf = hnswmm_read_buffer(index, loc.blkno);
+	buf = ReadBuffer(index, loc.blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	ids = list_on_page(BufferGetPage(buf), &loc, &count);
 	count = Min(count, (uint32) (2 * layout->m));
@@ -671,11 +671,7 @@ page_approx(HnswmmGraph *graph, const float *query, const uint32 *ids, int n,
 		HnswmmNode *node;
 
 		if (!BufferIsValid(pg->code_buf) || BufferGetBlockNumber(pg->code_buf) != blkno)
-		{
-			if (BufferIsValid(pg->code_buf))
-				ReleaseBuffer(pg->code_buf);
-			pg->code_buf = hnswmm_read_buffer(pg->reader.index, blkno);
-		}
+			pg->code_buf = ReleaseAndReadBuffer(pg->code_buf, pg->reader.index, blkno);
 		LockBuffer(pg->code_buf, BUFFER_LOCK_SHARE);
 		node = hnswmm_page_node(layout, BufferGetPage(pg->code_buf), ids[i]);
 		out[i].id = ids[i];

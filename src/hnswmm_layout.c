@@ -244,7 +244,7 @@ hnswmm_read_center(Relation index, const HnswmmLayout *layout, float *center)
 void
 hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta)
 {
-	Buffer		buf = hnswmm_read_buffer(index, HNSWMM_METAPAGE_BLKNO);
+	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
 	Page		page;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
