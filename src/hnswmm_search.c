@@ -222,12 +222,15 @@ neighbor_distances(HnswmmGraph *graph, const float *query, const uint32 *ids,
 	}
 	for (int i = 0; i < n; i++)
 	{
-		if (i + 1 < n && mapped[i + 1] != NULL)
+		/* keep the next two vectors on their way while computing this one */
+		for (int j = (i == 0 ? 1 : i + 2); j <= i + 2 && j < n; j++)
 		{
-			prefetch_bytes(mapped[i + 1], first[i + 1] * sizeof(float));
-			if (first[i + 1] < dim)
-				prefetch_bytes(hnswmm_mapped_rest(mapped[i + 1], first[i + 1]),
-							   (dim - first[i + 1]) * sizeof(float));
+			if (mapped[j] == NULL)
+				continue;
+			prefetch_bytes(mapped[j], first[j] * sizeof(float));
+			if (first[j] < dim)
+				prefetch_bytes(hnswmm_mapped_rest(mapped[j], first[j]),
+							   (dim - first[j]) * sizeof(float));
 		}
 		out[i].id = ids[i];
 		out[i].dist = mapped[i] != NULL ?
