@@ -140,6 +140,10 @@ typedef HnswmmMetaPageData *HnswmmMetaPage;
 
 #define HnswmmPageGetMeta(page) ((HnswmmMetaPage) HnswmmPagePayload(page))
 
+/* The binary codes' center (center_size bytes) follows the metapage's fields */
+#define HNSWMM_CENTER_OFFSET	MAXALIGN(sizeof(HnswmmMetaPageData))
+#define HnswmmMetaCenter(meta)	((char *) (meta) + HNSWMM_CENTER_OFFSET)
+
 /*
  * Codes kept in each level-0 record (index option quantization), so that
  * scans can walk the graph from shared buffers alone and read full vectors

@@ -386,10 +386,10 @@ write_center(BuildState *bs, Page page)
 
 	if (bs->center_code == NULL)
 		return;
-	memcpy((char *) meta + MAXALIGN(sizeof(HnswmmMetaPageData)), bs->center_code, size);
+	memcpy(HnswmmMetaCenter(meta), bs->center_code, size);
 	meta->center_size = size;
 	((PageHeader) page)->pd_lower = HNSWMM_PAGE_HEADER +
-		MAXALIGN(sizeof(HnswmmMetaPageData)) + size;
+		HNSWMM_CENTER_OFFSET + size;
 }
 
 static void

@@ -233,7 +233,7 @@ hnswmm_read_center(Relation index, const HnswmmLayout *layout, float *center)
 	if (meta->center_size > 0 &&
 		meta->center_size == hnswmm_center_size(layout->quantization,
 												layout->dimensions))
-		hnswmm_decode_center((char *) meta + MAXALIGN(sizeof(HnswmmMetaPageData)),
+		hnswmm_decode_center(HnswmmMetaCenter(meta),
 							 layout->dimensions, center);
 	else
 		memset(center, 0, sizeof(float) * layout->dimensions);

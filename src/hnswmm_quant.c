@@ -93,7 +93,7 @@ hnswmm_center_size(HnswmmQuantization quantization, int dimensions)
 	int			size = hnswmm_code_size(HNSWMM_QUANT_SQ8, dimensions);
 
 	if (quantization != HNSWMM_QUANT_BINARY ||
-		size > HNSWMM_PAYLOAD - MAXALIGN(sizeof(HnswmmMetaPageData)))
+		size > HNSWMM_PAYLOAD - HNSWMM_CENTER_OFFSET)
 		return 0;
 	return size;
 }

@@ -319,14 +319,31 @@ reader_init(HnswmmReader *reader, Relation index, const HnswmmLayout *layout)
 	reader->scratch = palloc(sizeof(float) * Max(layout->dimensions, 1));
 }
 
+/*
+ * Where node id's vector lies: its slot (first block and offset), and the
+ * block and payload offset of its last byte
+ */
+static HnswmmSlot
+vector_extent(const HnswmmLayout *layout, uint32 id, BlockNumber *last_block,
+			  Size *last_offset)
+{
+	HnswmmSlot	slot = hnswmm_vector_slot(layout, id);
+	Size		last = slot.offset + (Size) layout->dimensions * sizeof(float) - 1;
+
+	*last_block = slot.first_block + last / HNSWMM_PAYLOAD;
+	*last_offset = last % HNSWMM_PAYLOAD;
+	return slot;
+}
+
 /* Last block holding a byte of the vectors of ids below n */
 static BlockNumber
 last_vector_block(const HnswmmLayout *layout, uint32 n)
 {
-	HnswmmSlot	slot = hnswmm_vector_slot(layout, n - 1);
-	Size		end = slot.offset + (Size) layout->dimensions * sizeof(float) - 1;
+	BlockNumber last_block;
+	Size		last_offset;
 
-	return slot.first_block + end / HNSWMM_PAYLOAD;
+	(void) vector_extent(layout, n - 1, &last_block, &last_offset);
+	return last_block;
 }
 
 static void
@@ -494,15 +511,14 @@ void
 hnswmm_reader_willneed(HnswmmReader *reader, uint32 id)
 {
 	HnswmmSlot	slot;
-	Size		last;
+	BlockNumber last_block;
+	Size		last_offset;
 
 	if (id >= reader->mapped_below)
 		return;
-	slot = hnswmm_vector_slot(&reader->layout, id);
-	last = slot.offset + (Size) reader->layout.dimensions * sizeof(float) - 1;
+	slot = vector_extent(&reader->layout, id, &last_block, &last_offset);
 	advise_willneed((const char *) mapped_payload(reader, slot.first_block) + slot.offset,
-					(const char *) mapped_payload(reader, slot.first_block + last / HNSWMM_PAYLOAD) +
-					last % HNSWMM_PAYLOAD + 1);
+					(const char *) mapped_payload(reader, last_block) + last_offset + 1);
 }
 
 /*

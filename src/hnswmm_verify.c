@@ -311,7 +311,7 @@ check_meta(VerifyState *vs)
 		vs->meta.center_size != hnswmm_center_size(vs->layout.quantization,
 												   vs->meta.dimensions))
 		corrupt(vs, "the metapage has a center of %u bytes", vs->meta.center_size);
-	if (meta_lower < HNSWMM_PAGE_HEADER + MAXALIGN(sizeof(HnswmmMetaPageData)) +
+	if (meta_lower < HNSWMM_PAGE_HEADER + HNSWMM_CENTER_OFFSET +
 		vs->meta.center_size)
 		corrupt(vs, "the metapage's center ends past its pd_lower %u", meta_lower);
 	hnswmm_params_from_meta(&vs->meta, &params);
