@@ -24,6 +24,7 @@ OBJS = \
 	src/hnswmm_vacuum.o \
 	src/hnswmm_info.o \
 	src/hnswmm_quant.o \
+	src/hnswmm_centers.o \
 	src/hnswmm_prewarm.o \
 	src/hnswmm_verify.o
 

@@ -153,7 +153,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--noise", type=float, default=25.0, help="sigma of the noise added to each copy")
     p.add_argument("--ef", type=positive_ints, default="10,20,40", help="ef_search values of the warm runs")
     p.add_argument("--rerank", type=int, default=0, help="hnswmm.rerank (0: the default)")
-    p.add_argument("--nq", type=int, default=200, help="queries of each measured run")
+    p.add_argument("--nq", type=int, default=200, help="queries of each cold run")
+    p.add_argument("--nq-warm", type=int, default=1000,
+                   help="queries of each warm run (fast: fewer would time too little)")
     p.add_argument("--warmup", type=int, default=1000, help="queries of the warm-up before the warm runs")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--clients", type=int, default=1, help="concurrent connections of the timed runs")
@@ -174,7 +176,7 @@ def make_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     for c in range(args.copies):
         noise = rng.normal(0.0, args.noise, train.shape).astype(np.float32)
         base[c * len(train):(c + 1) * len(train)] = train + noise
-    needed = args.nq * (len(args.ef) + 2) + args.warmup  # what one server start runs
+    needed = args.nq_warm * len(args.ef) + args.nq * 2 + args.warmup  # what one server start runs
     return base, fmnist.load_images("test")[:needed]
 
 
@@ -299,7 +301,7 @@ def searcher(b: Bench, ef: int) -> Callable[[], ContextManager[bench.Search]]:
 
 
 def measure(b: Bench, index: str, limit: str, phase: str, ef: int, extra: str = "") -> None:
-    part = next_queries(b, b.args.nq)
+    part = next_queries(b, b.args.nq_warm if phase == "warm" else b.args.nq)
     print(f"  [{index}, {limit}, {phase}]", end="", flush=True)
     result = bench.measure(f"hnswmm {index}", ef, searcher(b, ef), b.args, b.base,
                            b.queries[part], b.true_dist[part], warm=False)
@@ -344,7 +346,8 @@ def run_limit(b: Bench, index: str, limit_bytes: int | None) -> None:
 def table(b: Bench) -> str:
     n, d = b.base.shape
     lines = [f"fashion-mnist x {b.args.copies} with noise {b.args.noise}: {n:,} x {d}"
-             f" ({b.base.nbytes / 2**20:.0f} MB of vectors), {b.args.nq} queries a run (each run"
+             f" ({b.base.nbytes / 2**20:.0f} MB of vectors), {b.args.nq} queries a cold run and"
+             f" {b.args.nq_warm} a warm one (each run"
              f" its own), k {b.args.k}, {b.args.clients} client(s)", "",
              "| index | memory limit | phase | ef | recall@10 | QPS | p50 ms | p99 ms |",
              "|---|---|---|---:|---:|---:|---:|---:|"]

@@ -60,7 +60,8 @@ FROM generate_series(1, 20) j, generate_series(1, 64) k GROUP BY j;
 CREATE INDEX qi_bin_l2 ON qitems USING hnswmm (emb vector_l2_ops) WITH (quantization = 'binary');
 CREATE INDEX qi_bin_ip ON qitems USING hnswmm (emb vector_ip_ops) WITH (quantization = 'binary');
 CREATE INDEX qi_bin_cos ON qitems USING hnswmm (emb vector_cosine_ops) WITH (quantization = 'binary');
-SELECT (hnswmm_index_info('qi_bin_l2')).quantization, (hnswmm_index_info('qi_bin_l2')).code_bytes;
+-- 2,000 vectors get two centers (one per 1,000), kept in the metapage
+SELECT quantization, code_bytes, centers FROM hnswmm_index_info('qi_bin_l2');
 SELECT op, count(*) FILTER (WHERE q_index(q, op) = q_exact(q, op)) AS exact_order
 FROM qqueries, unnest(ARRAY['<->', '<#>', '<=>']) op GROUP BY op ORDER BY op;
 
@@ -89,7 +90,7 @@ WHERE (SELECT bool_and(ds[i] <= ds[i + 1]) FROM generate_series(1, 29) i);
 RESET hnswmm.iterative_scan;
 RESET hnswmm.ef_search;
 
--- inserts after the build are coded against the build's center; VACUUM
+-- inserts after the build are coded against the build's centers; VACUUM
 -- keeps the index whole
 INSERT INTO qitems
 SELECT i, i % 10, array_agg(cos(i * (0.03 + k * 0.017) + k) ORDER BY k)::real[]
@@ -101,14 +102,15 @@ SELECT count(*) FILTER (WHERE q_index(q, '<->') = q_exact(q, '<->')) AS exact_or
 FROM qqueries;
 SELECT nodes, live FROM hnswmm_verify('qi_bin_l2');
 
--- an index built empty has a zero center and still works
+-- an index built empty has no centers (codes relative to zero) and still
+-- works
 CREATE TABLE qempty (id int, emb vector);
 CREATE INDEX qempty_idx ON qempty USING hnswmm (emb vector_l2_ops) WITH (quantization = 'binary');
 INSERT INTO qempty SELECT id, emb FROM qitems;
 SELECT count(*) FROM qqueries q WHERE
   (SELECT array_agg(id) FROM (SELECT id FROM qempty ORDER BY emb <-> q.q LIMIT 10) s) =
   (SELECT array_agg(id) FROM (SELECT id FROM qitems ORDER BY emb <-> q.q, id LIMIT 10) s);
-SELECT dimensions, nodes, quantization FROM hnswmm_index_info('qempty_idx');
+SELECT dimensions, nodes, quantization, centers FROM hnswmm_index_info('qempty_idx');
 SELECT nodes, live FROM hnswmm_verify('qempty_idx');
 RESET hnswmm.ef_search;
 

@@ -86,7 +86,7 @@ _PG_init(void)
 							"The scan walks the graph by codes with a beam at least this wide, then "
 							"reads the full vectors of this many of its best candidates. 0 means "
 							"ef_search for sq8 codes, and for binary codes two to four times "
-							"ef_search (more below 512 code bits) but at least 40.",
+							"ef_search (more below 512 code bits) but at least 20.",
 							&hnswmm_rerank, 0, 0, 10000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("hnswmm.max_scan_tuples",

@@ -5,13 +5,18 @@
  *
  * Every page of the index is a standard PostgreSQL page (header, checksum)
  * with an 8-byte special area naming the page type.  Block 0 is the
- * metapage; the rest of the main fork is a sequence of equal-sized extents.
- * Extent e holds the nodes with ids [e * E, (e + 1) * E), where E is
- * nodes_per_extent, so both the graph record and the vector of a node are
- * found from its id by arithmetic alone:
+ * metapage; then come C center pages (center_pages: only binary-quantized
+ * indexes built with a known dimension have them); the rest of the main
+ * fork is a sequence of equal-sized extents.  Extent e holds the nodes with
+ * ids [e * E, (e + 1) * E), where E is nodes_per_extent, so both the graph
+ * record and the vector of a node are found from its id by arithmetic
+ * alone:
  *
  *	block 0                 metapage (HnswmmMetaPageData)
- *	block 1 + e * X ...     extent e, X = graph + upper + vector pages:
+ *	block 1 ...             center pages: the binary codes' centers, sq8
+ *	                        codes of center_size bytes, as many to a page
+ *	                        as fit (hnswmm_centers.c)
+ *	block 1 + C + e * X ... extent e, X = graph + upper + vector pages:
  *
  *	+---------------------+   graph pages: fixed-size level-0 records
  *	| graph page 0        |   (HnswmmNode), node k of the extent in graph
@@ -56,9 +61,10 @@
 
 #define HNSWMM_MAGIC			0x484E5357	/* "HNSW" */
 #define HNSWMM_VERSION			1
-#define HNSWMM_VERSION_CODES	2	/* an index with quantization: a reader
+#define HNSWMM_VERSION_CODES	3	/* an index with quantization: a reader
 									 * that knows only version 1 would take
-									 * its codes for neighbours */
+									 * its codes for neighbours (version 2
+									 * had binary codes of one center) */
 #define HNSWMM_METAPAGE_BLKNO	0
 #define HNSWMM_INVALID_NODE		0xFFFFFFFF
 #define HNSWMM_MAX_LEVEL		15
@@ -68,6 +74,7 @@
 #define HNSWMM_PAGE_GRAPH		2
 #define HNSWMM_PAGE_UPPER		3
 #define HNSWMM_PAGE_VECTOR		4
+#define HNSWMM_PAGE_CENTER		5
 
 /* An extent aims at this many pages (graph + upper + vector) */
 #define HNSWMM_EXTENT_TARGET_PAGES	64
@@ -131,18 +138,19 @@ typedef struct HnswmmMetaPageData
 								 * still lag its buffers */
 	uint16		quantization;	/* HnswmmQuantization of the codes in the
 								 * level-0 records (layout; 0 = none) */
-	uint16		center_size;	/* bytes of the binary codes' center, an sq8
-								 * code after these fields (at MAXALIGN),
-								 * or 0 for a zero center */
+	uint16		center_size;	/* bytes of each of the binary codes'
+								 * centers (sq8 codes in the center pages) */
+	uint16		ncenters;		/* how many; 0 for a zero center */
+	uint32		center_pages;	/* C: pages after the metapage that hold
+								 * them (layout) */
 } HnswmmMetaPageData;
 
 typedef HnswmmMetaPageData *HnswmmMetaPage;
 
 #define HnswmmPageGetMeta(page) ((HnswmmMetaPage) HnswmmPagePayload(page))
 
-/* The binary codes' center (center_size bytes) follows the metapage's fields */
-#define HNSWMM_CENTER_OFFSET	MAXALIGN(sizeof(HnswmmMetaPageData))
-#define HnswmmMetaCenter(meta)	((char *) (meta) + HNSWMM_CENTER_OFFSET)
+/* Most centers a binary-quantized index keeps (hnswmm_centers.c) */
+#define HNSWMM_MAX_CENTERS		64
 
 /*
  * Codes kept in each level-0 record (index option quantization), so that
@@ -150,12 +158,12 @@ typedef HnswmmMetaPageData *HnswmmMetaPage;
  * only to re-rank their best candidates.  Formats, each padded to 4 bytes:
  *
  *	sq8:	float lo, float step, uint8 c[dim]		x[i] ~ lo + step * c[i]
- *	binary:	float n2, float f, uint8 bits[p/8]		signs of the rotated
- *													x - center, p = dim
- *													padded to a power of 2
+ *	binary:	float a, float f, float cs,				signs of the rotated
+ *			uint16 center, uint16 0,				x - center, p = dim
+ *			uint8 bits[p/8]							padded to a power of 2
  *
- * sq8 is scaled per vector; binary is relative to the center kept in the
- * metapage (hnswmm_quant.c explains both).
+ * sq8 is scaled per vector; binary is relative to the nearest of the
+ * centers kept in the center pages (hnswmm_quant.c explains both).
  */
 typedef enum HnswmmQuantization
 {
@@ -273,6 +281,7 @@ typedef struct HnswmmLayout
 	uint32		upper_pages;	/* per extent */
 	uint32		vector_pages;	/* per extent */
 	uint32		extent_pages;	/* sum of the three */
+	uint32		center_pages;	/* before the first extent */
 } HnswmmLayout;
 
 /* Where a vector lives: up to this many pieces (16000 * 4 / HNSWMM_PAYLOAD + 2) */
@@ -307,8 +316,6 @@ extern Relation hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock);
 /* hnswmm_layout.c: layout arithmetic, metapage, page initialisation */
 extern void hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 								  HnswmmMetric metric, const HnswmmParams *params);
-extern void hnswmm_read_center(Relation index, const HnswmmLayout *layout,
-							   float *center);
 extern void hnswmm_params_from_meta(const HnswmmMetaPageData *meta,
 									HnswmmParams *params);
 extern void hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta);

@@ -46,9 +46,8 @@ typedef struct BuildState
 	char	   *vector_pages;	/* the current extent's vector pages */
 	uint32	   *upper_used;		/* bytes used in each upper page of it */
 	float	   *vec;			/* one prepared vector */
-	double	   *center_sum;		/* binary codes: sum of the vectors */
-	float	   *center;			/* binary codes: their mean */
-	char	   *center_code;	/* its code, once computed */
+	HnswmmCenters *centers;		/* binary codes: their centers, once chosen */
+	char	   *center_codes;	/* their codes in the metapage */
 	double		heap_tuples;
 	pg_prng_state prng;
 } BuildState;
@@ -211,17 +210,39 @@ assign_level(BuildState *bs, BuildNode *node)
 		bs->upper_used[best_page] += best * HNSWMM_LAYER_SIZE(layout->m);
 }
 
+/*
+ * The center pages: empty ones, extended right after the metapage as soon
+ * as the layout is known, so that the extents follow them; the centers
+ * once chosen
+ */
+static void
+write_center_pages(BuildState *bs, bool extend)
+{
+	uint32		n = bs->layout.center_pages;
+	char	   *pages;
+
+	if (n == 0)
+		return;
+	pages = palloc((Size) n * BLCKSZ);
+	hnswmm_center_page_images(pages, n, bs->center_codes,
+							  bs->center_codes ? bs->centers->count : 0,
+							  hnswmm_center_size(bs->layout.quantization,
+												 bs->layout.dimensions));
+	write_pages(bs, HNSWMM_METAPAGE_BLKNO + 1, pages, n, extend);
+	pfree(pages);
+}
+
 static void
 set_layout(BuildState *bs, int dimensions)
 {
 	hnswmm_check_params(bs->index, dimensions, &bs->params);
 	hnswmm_compute_layout(&bs->layout, dimensions, hnswmm_index_metric(bs->index),
 						  &bs->params);
+	bs->layout.center_pages = hnswmm_center_pages(bs->params.quantization, dimensions);
+	write_center_pages(bs, true);
 	bs->vector_pages = palloc((Size) bs->layout.vector_pages * BLCKSZ);
 	bs->upper_used = palloc(sizeof(uint32) * bs->layout.upper_pages);
 	bs->vec = palloc(sizeof(float) * dimensions);
-	bs->center_sum = palloc0(sizeof(double) * dimensions);
-	bs->center = palloc0(sizeof(float) * dimensions);
 	bs->have_layout = true;
 }
 
@@ -267,11 +288,6 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (id % bs->layout.nodes_per_extent == 0)
 		start_extent(bs, id / bs->layout.nodes_per_extent);
 	store_vector(bs, id, bs->vec);
-	if (bs->layout.quantization == HNSWMM_QUANT_BINARY)
-	{
-		for (int i = 0; i < v->dim; i++)
-			bs->center_sum[i] += bs->vec[i];
-	}
 
 	if (id >= bs->nodes_size)
 	{
@@ -334,7 +350,7 @@ write_extent_graph(BuildState *bs, BuildShared *graph, HnswmmReader *reader,
 		if (layout->code_size > 0)
 		{
 			hnswmm_reader_copy(reader, id, bs->vec);
-			hnswmm_encode(layout, bs->center, bs->vec,
+			hnswmm_encode(layout, bs->centers, bs->vec,
 						  (char *) node + layout->code_offset);
 		}
 		((PageHeader) gp)->pd_lower = HNSWMM_PAGE_HEADER + end;
@@ -358,38 +374,19 @@ write_extent_graph(BuildState *bs, BuildShared *graph, HnswmmReader *reader,
 }
 
 /*
- * The center of binary codes: the mean of the indexed vectors, rounded to
- * the sq8 code that the metapage keeps (hnswmm_read_center), so that the
- * codes are made against exactly the center that scans read back.
+ * The centers of binary codes, from the vectors just written (the mapping
+ * of the file reads them)
  */
 static void
-compute_center(BuildState *bs)
+choose_centers(BuildState *bs)
 {
-	int			dim = bs->layout.dimensions;
-	int			size = hnswmm_center_size(bs->layout.quantization, dim);
+	HnswmmReader reader;
 
-	if (size == 0 || bs->nnodes == 0)
+	if (bs->layout.quantization != HNSWMM_QUANT_BINARY || bs->nnodes == 0)
 		return;
-	for (int i = 0; i < dim; i++)
-		bs->center[i] = (float) (bs->center_sum[i] / bs->nnodes);
-	bs->center_code = palloc(size);
-	hnswmm_encode_center(bs->center, dim, bs->center_code);
-	hnswmm_decode_center(bs->center_code, dim, bs->center);
-}
-
-static void
-write_center(BuildState *bs, Page page)
-{
-	HnswmmMetaPage meta = HnswmmPageGetMeta(page);
-	int			size = hnswmm_center_size(bs->layout.quantization,
-										  bs->layout.dimensions);
-
-	if (bs->center_code == NULL)
-		return;
-	memcpy(HnswmmMetaCenter(meta), bs->center_code, size);
-	meta->center_size = size;
-	((PageHeader) page)->pd_lower = HNSWMM_PAGE_HEADER +
-		HNSWMM_CENTER_OFFSET + size;
+	hnswmm_reader_open_build(&reader, bs->index, &bs->layout, bs->nnodes);
+	bs->centers = hnswmm_choose_centers(&reader, bs->nnodes, &bs->center_codes);
+	hnswmm_reader_close(&reader);
 }
 
 static void
@@ -403,7 +400,12 @@ write_metapage(BuildState *bs, BuildShared *graph, bool extend)
 	if (bs->have_layout)
 	{
 		hnswmm_layout_to_meta(&bs->layout, meta);
-		write_center(bs, page);
+		if (bs->center_codes != NULL)
+		{
+			meta->center_size = hnswmm_center_size(bs->layout.quantization,
+												   bs->layout.dimensions);
+			meta->ncenters = bs->centers->count;
+		}
 	}
 	meta->nnodes = bs->nnodes;
 	meta->flushed = bs->nnodes;
@@ -443,13 +445,12 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.nodes_size = 1024;
 	bs.nodes = MemoryContextAllocHuge(ctx, sizeof(BuildNode) * bs.nodes_size);
 	pg_prng_seed(&bs.prng, BUILD_SEED);
-	if (declared_dimensions(index) > 0)
-		set_layout(&bs, declared_dimensions(index));
-	else
-		hnswmm_check_params(index, 0, &bs.params);	/* what needs no dimensions */
+	hnswmm_check_params(index, 0, &bs.params);	/* what needs no dimensions */
 
 	/* the metapage goes first; it is rewritten at the end */
 	write_metapage(&bs, NULL, true);
+	if (declared_dimensions(index) > 0)
+		set_layout(&bs, declared_dimensions(index));
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
 	bs.heap_tuples = table_index_build_scan(heap, index, indexInfo, true, true,
@@ -457,7 +458,7 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (bs.have_layout && bs.nnodes % bs.layout.nodes_per_extent != 0)
 		flush_extent(&bs, bs.nnodes / bs.layout.nodes_per_extent);
 	if (bs.have_layout)
-		compute_center(&bs);
+		choose_centers(&bs);
 
 	if (bs.nnodes > 0)
 	{
@@ -480,6 +481,8 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 											  graph.pcxt->nworkers_launched) : "")));
 	}
 	write_metapage(&bs, graph.shared, false);
+	if (bs.have_layout)
+		write_center_pages(&bs, false);
 	hnswmm_build_graph_end(&graph);
 	smgrimmedsync(RelationGetSmgr(index), MAIN_FORKNUM);
 

@@ -427,14 +427,16 @@ hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 	uint32		upper_page = 0;
 	uint32		upper_offset = 0;
 	char	   *code = palloc(layout->code_size + 1);
-	float	   *center = NULL;
+	HnswmmCenters *centers = NULL;
 
 	if (layout->quantization == HNSWMM_QUANT_BINARY)
 	{
-		center = palloc(sizeof(float) * layout->dimensions);
-		hnswmm_read_center(index, layout, center);
+		HnswmmMetaPageData current;
+
+		hnswmm_get_meta(index, &current);
+		centers = hnswmm_read_centers(index, &current, layout);
 	}
-	hnswmm_encode(layout, center, vec, code);
+	hnswmm_encode(layout, centers, vec, code);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	id = HnswmmPageGetMeta(BufferGetPage(metabuf))->nnodes;
 	if (id >= HNSWMM_INVALID_NODE - 1)
@@ -504,8 +506,6 @@ hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 	UnlockReleaseBuffer(gbuf);
 	UnlockReleaseBuffer(metabuf);
 	pfree(code);
-	if (center != NULL)
-		pfree(center);
 	return id;
 }
 
@@ -699,16 +699,17 @@ hnswmm_page_graph_open(HnswmmPageGraph *pg, Relation index,
  * link nodes by exact distances).
  */
 void
-hnswmm_page_graph_use_codes(HnswmmPageGraph *pg, const float *query)
+hnswmm_page_graph_use_codes(HnswmmPageGraph *pg, const HnswmmMetaPageData *meta,
+							const float *query)
 {
 	const HnswmmLayout *layout = &pg->reader.layout;
-	float	   *center;
+	const HnswmmCenters *centers = NULL;
 
 	if (layout->code_size == 0)
 		return;
-	center = palloc(sizeof(float) * layout->dimensions);
-	hnswmm_read_center(pg->reader.index, layout, center);
-	pg->codes = hnswmm_code_query(layout, center, query);
+	if (layout->quantization == HNSWMM_QUANT_BINARY)
+		centers = hnswmm_cached_centers(pg->reader.index, meta, layout);
+	pg->codes = hnswmm_code_query(layout, centers, query);
 	pg->graph.approx = page_approx;
 }
 

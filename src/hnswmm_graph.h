@@ -55,7 +55,9 @@ extern void hnswmm_set_dimensions(Relation index, int dimensions,
 								  HnswmmMetaPageData *out);
 extern void hnswmm_page_graph_open(HnswmmPageGraph *pg, Relation index,
 								   const HnswmmMetaPageData *meta);
-extern void hnswmm_page_graph_use_codes(HnswmmPageGraph *pg, const float *query);
+extern void hnswmm_page_graph_use_codes(HnswmmPageGraph *pg,
+										const HnswmmMetaPageData *meta,
+										const float *query);
 extern void hnswmm_page_graph_close(HnswmmPageGraph *pg);
 
 

@@ -54,8 +54,8 @@ hnswmm_index_info(PG_FUNCTION_ARGS)
 	HnswmmMetaPageData meta;
 	HnswmmLayout layout;
 	TupleDesc	tupdesc;
-	Datum		values[13];
-	bool		nulls[13] = {0};
+	Datum		values[14];
+	bool		nulls[14] = {0};
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	int64		nextents = 0;
 	int64		graph_pages = 0;
@@ -65,9 +65,9 @@ hnswmm_index_info(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	hnswmm_get_meta(index, &meta);
 	hnswmm_layout_from_meta(&layout, &meta);
-	if (meta.dimensions > 0 && nblocks > 1)
+	if (meta.dimensions > 0 && nblocks > 1 + layout.center_pages)
 	{
-		nextents = (nblocks - 1) / layout.extent_pages;
+		nextents = (nblocks - 1 - layout.center_pages) / layout.extent_pages;
 		graph_pages = nextents * (layout.graph_pages + layout.upper_pages);
 		vector_pages = nextents * layout.vector_pages;
 	}
@@ -84,6 +84,7 @@ hnswmm_index_info(PG_FUNCTION_ARGS)
 	values[10] = Int64GetDatum(meta.flushed);
 	values[11] = CStringGetTextDatum(hnswmm_quantization_name(layout.quantization));
 	values[12] = Int32GetDatum(meta.dimensions > 0 ? layout.code_size : 0);
+	values[13] = Int32GetDatum(meta.ncenters);
 	index_close(index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -70,6 +70,7 @@ hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 		(((uint64) nodes * vector_bytes + HNSWMM_PAYLOAD - 1) / HNSWMM_PAYLOAD);
 	layout->extent_pages = layout->graph_pages + layout->upper_pages +
 		layout->vector_pages;
+	layout->center_pages = 0;	/* CREATE INDEX reserves them */
 }
 
 /* The build parameters an index was made with, as its metapage keeps them */
@@ -99,6 +100,7 @@ hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta)
 	layout->vector_pages = meta->vector_pages_per_extent;
 	layout->extent_pages = layout->graph_pages + layout->upper_pages +
 		layout->vector_pages;
+	layout->center_pages = meta->center_pages;
 }
 
 void
@@ -115,6 +117,7 @@ hnswmm_layout_to_meta(const HnswmmLayout *layout, HnswmmMetaPage meta)
 	meta->graph_pages_per_extent = layout->graph_pages;
 	meta->upper_pages_per_extent = layout->upper_pages;
 	meta->vector_pages_per_extent = layout->vector_pages;
+	meta->center_pages = layout->center_pages;
 }
 
 void
@@ -153,7 +156,7 @@ hnswmm_init_metapage(Page page, HnswmmMetric metric, const HnswmmParams *params)
 BlockNumber
 hnswmm_extent_start(const HnswmmLayout *layout, uint32 extent)
 {
-	return 1 + (BlockNumber) extent * layout->extent_pages;
+	return 1 + layout->center_pages + (BlockNumber) extent * layout->extent_pages;
 }
 
 /* Graph page holding the level-0 record of node id */
@@ -213,31 +216,6 @@ hnswmm_upper_capacity_level(const HnswmmLayout *layout, int level, uint32 used)
 	uint32		room = HNSWMM_PAYLOAD - Min(used, HNSWMM_PAYLOAD);
 
 	return Min(level, (int) (room / HNSWMM_LAYER_SIZE(layout->m)));
-}
-
-/*
- * The center of a binary-quantized index (zeros if it has none), from the
- * sq8 code that follows the metapage's fields.  It is set by CREATE INDEX
- * and never changes.
- */
-void
-hnswmm_read_center(Relation index, const HnswmmLayout *layout, float *center)
-{
-	Buffer		buf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
-	Page		page;
-	HnswmmMetaPage meta;
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	meta = HnswmmPageGetMeta(page);
-	if (meta->center_size > 0 &&
-		meta->center_size == hnswmm_center_size(layout->quantization,
-												layout->dimensions))
-		hnswmm_decode_center(HnswmmMetaCenter(meta),
-							 layout->dimensions, center);
-	else
-		memset(center, 0, sizeof(float) * layout->dimensions);
-	UnlockReleaseBuffer(buf);
 }
 
 /* Copy the metapage contents, checking that this is an hnswmm index */

@@ -10,38 +10,53 @@
  * ordinary kernel, so it serves every metric.
  *
  * binary keeps one bit a dimension, in the manner of RaBitQ: the vector
- * minus the index's center (the mean of the vectors the index was built
- * on, kept in the metapage) is turned by a fixed random rotation (random
- * signs, then a Walsh-Hadamard transform over the dimensions padded to a
- * power of two), and the bits are the signs of the result.  The rotation
- * spreads every vector's energy evenly over the bits, which is what makes
- * one bit a dimension informative on data like images whose components
- * are all positive.  With r = rotated(x - center), n2 = |r|^2 and the code
- * s (+1/-1 a bit), an inner product with a rotated query Q is estimated as
+ * minus its center (the nearest of the index's centers, chosen by CREATE
+ * INDEX and kept in the metapage: hnswmm_centers.c) is turned by a fixed
+ * random rotation (random signs, then a Walsh-Hadamard transform over the
+ * dimensions padded to a power of two), and the bits are the signs of the
+ * result.  The rotation spreads every vector's energy evenly over the bits,
+ * which is what makes one bit a dimension informative on data like images
+ * whose components are all positive.  With r = rotated(x - c), n2 = |r|^2
+ * and the code s (+1/-1 a bit), an inner product with a rotated query
+ * Q = rotated(q - c) is estimated as
  *
  *		<Q, r> ~ <Q, s> * n2 / sum(|r_i|)
  *
- * and <Q, s> = 2 * (sum of Q over the set bits) - sum(Q), read a byte at a
- * time from a table of partial sums made once per query.  Inner products
- * and L2 follow; L1 has no such estimate and is refused.
+ * with an error that grows with |Q| |r|, hence the centers.  The rotation
+ * is linear, so <Q, s> = <rotated(q), s> - <rotated(c), s>: the second term
+ * is kept in the code, and the first is 2 * (sum of rotated(q) over the set
+ * bits) - sum(rotated(q)), read a byte at a time from a table of partial
+ * sums made once per query, whatever the center.  Inner products and L2
+ * follow; L1 has no such estimate and is refused.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "common/hashfn.h"
+#include "distance.h"
 #include "hnswmm_quant.h"
 #include "port/pg_bitutils.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
-/* Header of both code formats: two floats */
-typedef struct CodeHeader
+/* Header of an sq8 code */
+typedef struct Sq8Header
 {
-	float		a;				/* sq8: lo; binary: |r|^2 */
-	float		b;				/* sq8: step; binary: |r|^2 / sum |r_i| */
-} CodeHeader;
+	float		lo;				/* value of level 0 */
+	float		step;			/* value between levels */
+} Sq8Header;
 
-#define CODE_BYTES(code)	((uint8 *) (code) + sizeof(CodeHeader))
+/* Header of a binary code; r = rotated(x - center), s = its signs */
+typedef struct BinaryHeader
+{
+	float		a;				/* L2: |r|^2; inner products: <center, x -
+								 * center> */
+	float		f;				/* |r|^2 / sum |r_i| */
+	float		cs;				/* <rotated center, s> */
+	uint16		center;			/* which of the index's centers */
+	uint16		unused;			/* always 0 */
+} BinaryHeader;
 
 /* Length of the rotation: dimensions padded to a power of two, at least 8 */
 static int
@@ -56,9 +71,9 @@ hnswmm_code_size(HnswmmQuantization quantization, int dimensions)
 	switch (quantization)
 	{
 		case HNSWMM_QUANT_SQ8:
-			return TYPEALIGN(4, sizeof(CodeHeader) + dimensions);
+			return TYPEALIGN(4, sizeof(Sq8Header) + dimensions);
 		case HNSWMM_QUANT_BINARY:
-			return TYPEALIGN(4, sizeof(CodeHeader) + rotated_length(dimensions) / 8);
+			return TYPEALIGN(4, sizeof(BinaryHeader) + rotated_length(dimensions) / 8);
 		case HNSWMM_QUANT_NONE:
 			break;
 	}
@@ -82,18 +97,17 @@ hnswmm_binary_rerank_factor(int dimensions)
 }
 
 /*
- * Bytes of the center kept after the metapage's fields: an sq8 code of the
- * mean vector (the center only has to be the same for coding and for
- * queries, so rounding it costs nothing).  Too wide a center to fit stays
- * zero.
+ * Bytes of each center kept in the center pages: an sq8 code (a center
+ * only has to be the same for coding and for queries, so rounding it costs
+ * nothing).  0 when a center is too wide for a page: the codes are then
+ * taken relative to zero.
  */
 int
 hnswmm_center_size(HnswmmQuantization quantization, int dimensions)
 {
 	int			size = hnswmm_code_size(HNSWMM_QUANT_SQ8, dimensions);
 
-	if (quantization != HNSWMM_QUANT_BINARY ||
-		size > HNSWMM_PAYLOAD - HNSWMM_CENTER_OFFSET)
+	if (quantization != HNSWMM_QUANT_BINARY || size > HNSWMM_PAYLOAD)
 		return 0;
 	return size;
 }
@@ -148,8 +162,8 @@ hnswmm_check_params(Relation index, int dimensions, const HnswmmParams *params)
 static void
 encode_sq8(const float *vec, int dim, char *code)
 {
-	CodeHeader	h;
-	uint8	   *c = CODE_BYTES(code);
+	Sq8Header	h;
+	uint8	   *c = (uint8 *) code + sizeof(Sq8Header);
 	float		lo = vec[0];
 	float		hi = vec[0];
 
@@ -158,11 +172,11 @@ encode_sq8(const float *vec, int dim, char *code)
 		lo = Min(lo, vec[i]);
 		hi = Max(hi, vec[i]);
 	}
-	h.a = lo;
-	h.b = (hi - lo) / 255.0f;
+	h.lo = lo;
+	h.step = (hi - lo) / 255.0f;
 	for (int i = 0; i < dim; i++)
 	{
-		float		level = h.b > 0 ? rintf((vec[i] - lo) / h.b) : 0;
+		float		level = h.step > 0 ? rintf((vec[i] - lo) / h.step) : 0;
 
 		c[i] = (uint8) Min(Max(level, 0.0f), 255.0f);
 	}
@@ -172,12 +186,12 @@ encode_sq8(const float *vec, int dim, char *code)
 static void
 decode_sq8(const char *code, int dim, float *out)
 {
-	CodeHeader	h;
-	const uint8 *c = CODE_BYTES(code);
+	Sq8Header	h;
+	const uint8 *c = (const uint8 *) code + sizeof(Sq8Header);
 
 	memcpy(&h, code, sizeof(h));
 	for (int i = 0; i < dim; i++)
-		out[i] = h.a + h.b * (float) c[i];
+		out[i] = h.lo + h.step * (float) c[i];
 }
 
 void
@@ -223,10 +237,7 @@ rotate(const float *in, int dim, float *out)
 		out[i] *= scale;
 }
 
-/*
- * rotate(vec - center), or rotate(vec) without a center, in a new array of
- * rotated_length(dim) floats
- */
+/* rotate(vec - center), or rotate(vec) without a center, in a new array */
 static float *
 rotated(const float *vec, const float *center, int dim)
 {
@@ -240,63 +251,91 @@ rotated(const float *vec, const float *center, int dim)
 	return r;
 }
 
-static void
-encode_binary(const float *center, const float *vec, int dim, char *code)
+/* Center k after the rotation, all of them rotated on first use */
+static const float *
+rotated_center(HnswmmCenters *centers, int k)
 {
+	int			dim = centers->dimensions;
 	int			n = rotated_length(dim);
+
+	if (centers->rotated == NULL)
+	{
+		centers->rotated = MemoryContextAlloc(GetMemoryChunkContext(centers),
+											  sizeof(float) * n * centers->count);
+		for (int c = 0; c < centers->count; c++)
+			rotate(centers->vectors + (Size) c * dim, dim,
+				   centers->rotated + (Size) c * n);
+	}
+	return centers->rotated + (Size) k * n;
+}
+
+static void
+encode_binary(HnswmmCenters *centers, bool l2, const float *vec, char *code)
+{
+	int			dim = centers->dimensions;
+	int			n = rotated_length(dim);
+	int			k = hnswmm_nearest_center(centers, vec);
+	const float *center = centers->vectors + (Size) k * dim;
+	const float *rc = rotated_center(centers, k);
 	float	   *r = rotated(vec, center, dim);
-	uint8	   *bits = CODE_BYTES(code);
+	uint8	   *bits = (uint8 *) code + sizeof(BinaryHeader);
 	double		n2 = 0;
 	double		sum_abs = 0;
-	CodeHeader	h;
+	double		cs = 0;
+	BinaryHeader h = {0};
 
 	for (int i = 0; i < n; i++)
 	{
 		n2 += (double) r[i] * r[i];
 		sum_abs += fabs(r[i]);
+		cs += r[i] > 0 ? rc[i] : -rc[i];
 		if (r[i] > 0)
 			bits[i / 8] |= (uint8) (1 << (i % 8));
 	}
-	h.a = (float) n2;
-	h.b = sum_abs > 0 ? (float) (n2 / sum_abs) : 0.0f;
+	if (l2)
+		h.a = (float) n2;
+	else
+	{
+		double		dot = 0;
+
+		for (int i = 0; i < dim; i++)
+			dot += (double) center[i] * (vec[i] - center[i]);
+		h.a = (float) dot;
+	}
+	h.f = sum_abs > 0 ? (float) (n2 / sum_abs) : 0.0f;
+	h.cs = (float) cs;
+	h.center = (uint16) k;
 	memcpy(code, &h, sizeof(h));
 	pfree(r);
 }
 
-/* The code of a (prepared) vector; center is used by binary codes only */
+/* The code of a (prepared) vector; centers are used by binary codes only */
 void
-hnswmm_encode(const HnswmmLayout *layout, const float *center, const float *vec,
-			  char *code)
+hnswmm_encode(const HnswmmLayout *layout, HnswmmCenters *centers,
+			  const float *vec, char *code)
 {
 	memset(code, 0, layout->code_size);
 	if (layout->quantization == HNSWMM_QUANT_SQ8)
 		encode_sq8(vec, layout->dimensions, code);
 	else if (layout->quantization == HNSWMM_QUANT_BINARY)
-		encode_binary(center, vec, layout->dimensions, code);
+		encode_binary(centers, layout->metric == HNSWMM_METRIC_L2, vec, code);
 }
 
 /*
- * Table of sums of the rotated query over the set bits of each byte value.
- * L2 rotates query - center; inner products rotate the query itself and
- * add <query, center> back.
+ * Table of sums of the rotated query over the set bits of each byte value,
+ * and each center's term of the estimate: |query - center|^2 for L2,
+ * <query, center> for inner products
  */
 static void
-binary_query(HnswmmCodeQuery *cq, const float *center, const float *query)
+binary_query(HnswmmCodeQuery *cq, const HnswmmCenters *centers, const float *query)
 {
 	int			dim = cq->dimensions;
 	int			n = rotated_length(dim);
-	float	   *r = rotated(query, cq->l2 ? center : NULL, dim);
-	double		base = 0;
+	float	   *r = rotated(query, NULL, dim);
 	double		qsum = 0;
 
-	for (int i = 0; i < dim && !cq->l2; i++)
-		base += (double) query[i] * center[i];
 	for (int i = 0; i < n; i++)
-	{
 		qsum += r[i];
-		if (cq->l2)
-			base += (double) r[i] * r[i];
-	}
 	cq->nbytes = n / 8;
 	cq->table = palloc(sizeof(float) * cq->nbytes * 256);
 	for (int j = 0; j < cq->nbytes; j++)
@@ -308,12 +347,20 @@ binary_query(HnswmmCodeQuery *cq, const float *center, const float *query)
 			t[b] = t[b & (b - 1)] + r[8 * j + pg_rightmost_one_pos32(b)];
 	}
 	cq->qsum = (float) qsum;
-	cq->base = (float) base;
+	cq->ncenters = centers->count;
+	cq->center_terms = palloc(sizeof(float) * centers->count);
+	for (int k = 0; k < centers->count; k++)
+	{
+		const float *c = centers->vectors + (Size) k * dim;
+
+		cq->center_terms[k] = cq->l2 ? hm_l2_squared(query, c, dim) :
+			hm_inner_product(query, c, dim);
+	}
 	pfree(r);
 }
 
 HnswmmCodeQuery *
-hnswmm_code_query(const HnswmmLayout *layout, const float *center,
+hnswmm_code_query(const HnswmmLayout *layout, const HnswmmCenters *centers,
 				  const float *query)
 {
 	HnswmmCodeQuery *cq = palloc0(sizeof(HnswmmCodeQuery));
@@ -328,18 +375,36 @@ hnswmm_code_query(const HnswmmLayout *layout, const float *center,
 		cq->decoded = palloc(sizeof(float) * layout->dimensions);
 	}
 	else
-		binary_query(cq, center, query);
+		binary_query(cq, centers, query);
 	return cq;
 }
 
-/* Approximate distance, in the units hnswmm_query_distance returns */
+/* Which center a code is relative to: 0 for sq8 codes, which have none */
+int
+hnswmm_code_center(const HnswmmLayout *layout, const char *code)
+{
+	BinaryHeader h;
+
+	if (layout->quantization != HNSWMM_QUANT_BINARY)
+		return 0;
+	memcpy(&h, code, sizeof(h));
+	return h.center;
+}
+
+/*
+ * Approximate distance, in the units hnswmm_query_distance returns.  For
+ * binary codes, with c the vector's center, <query - c, x - c> is estimated
+ * from the signs, and L2 = |query - c|^2 + |x - c|^2 - 2 <query - c, x - c>,
+ * an inner product = <query, c> + <c, x - c> + <query - c, x - c>.
+ */
 float
 hnswmm_code_distance(HnswmmCodeQuery *cq, const char *code)
 {
-	CodeHeader	h;
-	const uint8 *bits = CODE_BYTES(code);
+	BinaryHeader h;
+	const uint8 *bits = (const uint8 *) code + sizeof(BinaryHeader);
 	float		set = 0;
-	float		estimate;
+	float		inner;
+	float		term;
 
 	if (cq->quantization == HNSWMM_QUANT_SQ8)
 	{
@@ -350,6 +415,8 @@ hnswmm_code_distance(HnswmmCodeQuery *cq, const char *code)
 	memcpy(&h, code, sizeof(h));
 	for (int j = 0; j < cq->nbytes; j++)
 		set += cq->table[j * 256 + bits[j]];
-	estimate = h.b * (2 * set - cq->qsum);
-	return cq->l2 ? cq->base + h.a - 2 * estimate : -(cq->base + estimate);
+	inner = h.f * (2 * set - cq->qsum - h.cs);
+	/* a corrupt center number must not read past the array */
+	term = cq->center_terms[Min(h.center, cq->ncenters - 1)];
+	return cq->l2 ? term + h.a - 2 * inner : -(term + h.a + inner);
 }

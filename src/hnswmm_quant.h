@@ -8,6 +8,19 @@
 
 #include "hnswmm_store.h"
 
+/*
+ * The centers binary codes are taken relative to (hnswmm_centers.c): at
+ * least one, a center of zeros for an index that keeps none
+ */
+typedef struct HnswmmCenters
+{
+	RelFileNode node;			/* of the index they were read from */
+	int			count;
+	int			dimensions;
+	float	   *vectors;		/* count * dimensions */
+	float	   *rotated;		/* count * rotated length, once needed */
+} HnswmmCenters;
+
 /* A query prepared for distances to codes (one per scan) */
 typedef struct HnswmmCodeQuery
 {
@@ -23,21 +36,42 @@ typedef struct HnswmmCodeQuery
 	int			nbytes;			/* bytes of bits in a code */
 	float	   *table;			/* [nbytes][256] */
 	float		qsum;			/* sum of the rotated query */
-	float		base;			/* L2: |rotated query|^2; IP: <query, center> */
+	int			ncenters;
+	float	   *center_terms;	/* per center: L2 |query - center|^2, else
+								 * <query, center> */
 } HnswmmCodeQuery;
 
 extern int	hnswmm_code_size(HnswmmQuantization quantization, int dimensions);
 extern double hnswmm_binary_rerank_factor(int dimensions);
 extern int	hnswmm_center_size(HnswmmQuantization quantization, int dimensions);
+
+/* hnswmm_centers.c */
+extern uint32 hnswmm_center_pages(HnswmmQuantization quantization, int dimensions);
+extern int	hnswmm_center_count(const HnswmmLayout *layout, uint32 nnodes);
+extern int	hnswmm_nearest_center(const HnswmmCenters *centers, const float *vec);
+extern HnswmmCenters *hnswmm_choose_centers(HnswmmReader *reader, uint32 nnodes,
+											char **codes);
+extern void hnswmm_center_page_images(char *pages, uint32 n, const char *codes,
+									  int count, int size);
+extern const HnswmmCenters *hnswmm_cached_centers(Relation index,
+												  const HnswmmMetaPageData *meta,
+												  const HnswmmLayout *layout);
+extern HnswmmCenters *hnswmm_read_centers(Relation index,
+										  const HnswmmMetaPageData *meta,
+										  const HnswmmLayout *layout);
+
+/* hnswmm_quant.c */
 extern const char *hnswmm_quantization_name(HnswmmQuantization quantization);
 extern void hnswmm_check_params(Relation index, int dimensions,
 								const HnswmmParams *params);
-extern void hnswmm_encode(const HnswmmLayout *layout, const float *center,
+extern void hnswmm_encode(const HnswmmLayout *layout, HnswmmCenters *centers,
 						  const float *vec, char *code);
 extern void hnswmm_encode_center(const float *center, int dimensions, char *code);
 extern void hnswmm_decode_center(const char *code, int dimensions, float *center);
 extern HnswmmCodeQuery *hnswmm_code_query(const HnswmmLayout *layout,
-										  const float *center, const float *query);
+										  const HnswmmCenters *centers,
+										  const float *query);
+extern int	hnswmm_code_center(const HnswmmLayout *layout, const char *code);
 extern float hnswmm_code_distance(HnswmmCodeQuery *cq, const char *code);
 
 #endif							/* HNSWMM_QUANT_H */

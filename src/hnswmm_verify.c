@@ -150,6 +150,10 @@ check_node(VerifyState *vs, uint32 id, const HnswmmNode *node)
 		if (node->level > 0)
 			check_upper(vs, id, node);
 	}
+	if (vs->layout.code_size > 0 &&
+		hnswmm_code_center(&vs->layout, (const char *) node + vs->layout.code_offset) >=
+		Max(vs->meta.ncenters, 1))
+		corrupt(vs, "the code of node %u names a center the metapage does not have", id);
 	if (node->flags & HNSWMM_NODE_DELETED)
 		vs->deleted++;
 	else if (!(node->flags & HNSWMM_NODE_DEAD))
@@ -307,16 +311,20 @@ check_meta(VerifyState *vs)
 							 HNSWMM_VERSION : HNSWMM_VERSION_CODES))
 		corrupt(vs, "the metapage's format version %u does not match its quantization",
 				vs->meta.version);
-	if (vs->meta.center_size != 0 &&
-		vs->meta.center_size != hnswmm_center_size(vs->layout.quantization,
-												   vs->meta.dimensions))
-		corrupt(vs, "the metapage has a center of %u bytes", vs->meta.center_size);
-	if (meta_lower < HNSWMM_PAGE_HEADER + HNSWMM_CENTER_OFFSET +
-		vs->meta.center_size)
-		corrupt(vs, "the metapage's center ends past its pd_lower %u", meta_lower);
+	if (vs->meta.ncenters != 0 &&
+		(vs->meta.center_size != hnswmm_center_size(vs->layout.quantization,
+													vs->meta.dimensions) ||
+		 vs->meta.ncenters > hnswmm_center_count(&vs->layout, vs->meta.nnodes)))
+		corrupt(vs, "the metapage has centers of %u bytes that do not fit",
+				vs->meta.center_size);
+	if (meta_lower < HNSWMM_PAGE_HEADER + sizeof(HnswmmMetaPageData))
+		corrupt(vs, "the metapage's fields end past its pd_lower %u", meta_lower);
 	hnswmm_params_from_meta(&vs->meta, &params);
 	hnswmm_compute_layout(&expected, vs->meta.dimensions, vs->layout.metric,
 						  &params);
+	if (vs->layout.center_pages ==
+		hnswmm_center_pages(vs->layout.quantization, vs->meta.dimensions))
+		expected.center_pages = vs->layout.center_pages;	/* reserved by the build */
 	if (memcmp(&expected, &vs->layout, sizeof(HnswmmLayout)) != 0)
 		corrupt(vs, "the metapage has an impossible layout (node size %u)",
 				vs->layout.node_size);
@@ -327,6 +335,11 @@ check_meta(VerifyState *vs)
 	if (vs->meta.nnodes > 0 && vs->meta.entry_node != HNSWMM_INVALID_NODE &&
 		vs->meta.entry_node >= vs->meta.nnodes)
 		corrupt(vs, "the entry point %u is out of range", vs->meta.entry_node);
+	if (nblocks < 1 + vs->layout.center_pages)
+		corrupt(vs, "the index is shorter than its %u center pages", vs->layout.center_pages);
+	for (uint32 p = 0; p < vs->layout.center_pages; p++)
+		UnlockReleaseBuffer(read_page(vs, HNSWMM_METAPAGE_BLKNO + 1 + p,
+									  HNSWMM_PAGE_CENTER));
 }
 
 PG_FUNCTION_INFO_V1(hnswmm_verify);

@@ -44,7 +44,7 @@ CREATE FUNCTION hnswmm_index_info(index regclass,
 	OUT nodes bigint, OUT deleted bigint, OUT max_level int,
 	OUT graph_pages bigint, OUT vector_pages bigint,
 	OUT graph_bytes bigint, OUT vector_bytes bigint, OUT flushed bigint,
-	OUT quantization text, OUT code_bytes int)
+	OUT quantization text, OUT code_bytes int, OUT centers int)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
