@@ -20,6 +20,7 @@ OBJS = \
 	src/hnswmm_build.o \
 	src/hnswmm_buildgraph.o \
 	src/hnswmm_insert.o \
+	src/hnswmm_include.o \
 	src/hnswmm_scan.o \
 	src/hnswmm_vacuum.o \
 	src/hnswmm_info.o \

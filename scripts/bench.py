@@ -77,6 +77,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                    help="comma-separated ef_search values")
     p.add_argument("--nq", type=int, default=1000, help="number of queries")
     p.add_argument("--k", type=int, default=10)
+    p.add_argument("--no-include", dest="include", action="store_false",
+                   help="index emb alone, without INCLUDE (id): no index-only scans")
     p.add_argument("--clients", type=int, default=1, help="concurrent connections (threads for hnswlib)")
     p.add_argument("--exact-queries", type=int, default=10, help="queries of the exact SQL scan")
     p.add_argument("--column", choices=COLUMN_FORMS, default="plain",
@@ -231,8 +233,9 @@ def client_floor(args: argparse.Namespace, queries: np.ndarray) -> str:
 
 def build_hnswmm(conn: psycopg.Connection, args: argparse.Namespace) -> Build:
     """CREATE INDEX, timed; raises psycopg.Error when it fails."""
+    include = " INCLUDE (id)" if args.include else ""
     create = (f"CREATE INDEX {INDEX_NAME} ON items USING hnswmm"
-              f" (emb {METRICS[args.metric].opclass})"
+              f" (emb {METRICS[args.metric].opclass}){include}"
               f" WITH (m = {args.m}, ef_construction = {args.ef_construction})")
     print(create, flush=True)
     start = time.perf_counter()

@@ -151,7 +151,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--copies", type=int, default=5, help="copies of the 60,000 training images")
     p.add_argument("--noise", type=float, default=25.0, help="sigma of the noise added to each copy")
-    p.add_argument("--ef", type=positive_ints, default="10,20,40", help="ef_search values of the warm runs")
+    p.add_argument("--ef", type=positive_ints, default="10,12,15,20,40", help="ef_search values of the warm runs")
     p.add_argument("--rerank", type=int, default=0, help="hnswmm.rerank (0: the default)")
     p.add_argument("--nq", type=int, default=200, help="queries of each cold run")
     p.add_argument("--nq-warm", type=int, default=1000,
@@ -160,6 +160,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--clients", type=int, default=1, help="concurrent connections of the timed runs")
     p.add_argument("--indexes", default="binary,none", help="quantizations to build, in order")
+    p.add_argument("--no-include", dest="include", action="store_false",
+                   help="index emb alone, without INCLUDE (id): each result then reads its heap page")
     p.add_argument("--limit-fraction", type=float, default=0.25,
                    help="the memory limit as a fraction of the vector bytes")
     p.add_argument("--shared-fraction", type=float, default=0.5,
@@ -246,8 +248,9 @@ def build(b: Bench, quantization: str) -> None:
         b.cg.reset_peak()
         sampler = AnonSampler(conn.info.backend_pid)
         sampler.start()
+        include = " INCLUDE (id)" if b.args.include else ""
         sql = ("CREATE INDEX items_emb_idx ON items USING hnswmm (emb vector_l2_ops)"
-               f" WITH (quantization = '{quantization}')")
+               f"{include} WITH (quantization = '{quantization}')")
         print(sql, flush=True)
         start = time.perf_counter()
         conn.execute(sql)

@@ -131,6 +131,7 @@ hnswmm_read_options(Relation index, HnswmmParams *params)
 		HNSWMM_DEFAULT_EF_CONSTRUCTION;
 	params->quantization = opts ? (HnswmmQuantization) opts->quantization :
 		HNSWMM_QUANT_NONE;
+	params->include_size = hnswmm_include_size(index);
 }
 
 /* The metric of an index, from its operator class's support function 1 */
@@ -264,7 +265,7 @@ hnswmm_handler(PG_FUNCTION_ARGS)
 	am->amclusterable = false;
 	am->ampredlocks = false;
 	am->amcanparallel = false;
-	am->amcaninclude = false;
+	am->amcaninclude = true;
 	am->amusemaintenanceworkmem = false;
 	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
 	am->amkeytype = InvalidOid;
@@ -274,7 +275,7 @@ hnswmm_handler(PG_FUNCTION_ARGS)
 	am->aminsert = hnswmm_insert;
 	am->ambulkdelete = hnswmm_bulkdelete;
 	am->amvacuumcleanup = hnswmm_vacuumcleanup;
-	am->amcanreturn = NULL;
+	am->amcanreturn = hnswmm_canreturn;
 	am->amcostestimate = hnswmm_costestimate;
 	am->amoptions = hnswmm_options;
 	am->amproperty = NULL;

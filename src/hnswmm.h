@@ -25,9 +25,12 @@
  *	| upper page 0        |   upper pages: variable-size records holding the
  *	| ...                 |   layer 1..level neighbour lists of the extent's
  *	+---------------------+   nodes that have any (about one node in m)
- *	| vector page 0       |   vector pages: the extent's float vectors as one
- *	| ...                 |   byte stream of E * dim * 4 bytes cut into page
- *	+---------------------+   payloads; a vector may continue on the next page
+ *	| vector page 0       |   vector pages: the extent's node slots as one
+ *	| ...                 |   byte stream of E * slot bytes cut into page
+ *	+---------------------+   payloads; a slot may continue on the next page.
+ *	                          A slot is the node's float vector (dim * 4
+ *	                          bytes), then include_size bytes of its INCLUDE
+ *	                          column values (hnswmm_include.c), if any.
  *
  * Each page:
  *
@@ -143,6 +146,8 @@ typedef struct HnswmmMetaPageData
 	uint16		ncenters;		/* how many; 0 for a zero center */
 	uint32		center_pages;	/* C: pages after the metapage that hold
 								 * them (layout) */
+	uint32		include_size;	/* bytes of INCLUDE column values after
+								 * each vector in the vector pages (layout) */
 } HnswmmMetaPageData;
 
 typedef HnswmmMetaPageData *HnswmmMetaPage;
@@ -254,6 +259,7 @@ typedef struct HnswmmParams
 	int			m;
 	int			ef_construction;
 	HnswmmQuantization quantization;
+	int			include_size;	/* bytes of INCLUDE values per node */
 } HnswmmParams;
 
 #define HNSWMM_DEFAULT_M				16
@@ -282,6 +288,8 @@ typedef struct HnswmmLayout
 	uint32		vector_pages;	/* per extent */
 	uint32		extent_pages;	/* sum of the three */
 	uint32		center_pages;	/* before the first extent */
+	int			include_size;	/* bytes of INCLUDE values after a vector */
+	int			slot_size;		/* dimensions * 4 + include_size */
 } HnswmmLayout;
 
 /* Where a vector lives: up to this many pieces (16000 * 4 / HNSWMM_PAYLOAD + 2) */
@@ -309,6 +317,14 @@ extern int	hnswmm_rerank;
 extern void _PG_init(void);
 extern HnswmmMetric hnswmm_index_metric(Relation index);
 extern void hnswmm_read_options(Relation index, HnswmmParams *params);
+
+/* hnswmm_include.c */
+extern int	hnswmm_include_size(Relation index);
+extern void hnswmm_encode_include(Relation index, const Datum *values,
+								  const bool *isnull, char *out);
+extern bool hnswmm_canreturn(Relation index, int attno);
+extern HeapTuple hnswmm_form_result(Relation index, const HnswmmLayout *layout,
+									const char *slot);
 
 /* hnswmm_info.c */
 extern Relation hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock);

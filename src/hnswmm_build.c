@@ -45,7 +45,8 @@ typedef struct BuildState
 	BuildNode  *nodes;
 	char	   *vector_pages;	/* the current extent's vector pages */
 	uint32	   *upper_used;		/* bytes used in each upper page of it */
-	float	   *vec;			/* one prepared vector */
+	float	   *vec;			/* one prepared vector, then its INCLUDE
+								 * values: a slot */
 	HnswmmCenters *centers;		/* binary codes: their centers, once chosen */
 	char	   *center_codes;	/* their codes in the metapage */
 	double		heap_tuples;
@@ -154,7 +155,7 @@ flush_extent(BuildState *bs, uint32 extent)
 	write_pages(bs, start + fixed, bs->vector_pages, layout->vector_pages, true);
 }
 
-/* Copy a vector into the extent's vector pages, raising pd_lower */
+/* Copy a slot into the extent's vector pages, raising pd_lower */
 static void
 store_vector(BuildState *bs, uint32 id, const float *vec)
 {
@@ -163,7 +164,7 @@ store_vector(BuildState *bs, uint32 id, const float *vec)
 	BlockNumber first = hnswmm_extent_start(layout, id / layout->nodes_per_extent) +
 		layout->graph_pages + layout->upper_pages;
 	uint32		page = slot.first_block - first;
-	Size		left = (Size) layout->dimensions * sizeof(float);
+	Size		left = (Size) layout->slot_size;
 	uint32		offset = slot.offset;
 	const char *src = (const char *) vec;
 
@@ -242,7 +243,7 @@ set_layout(BuildState *bs, int dimensions)
 	write_center_pages(bs, true);
 	bs->vector_pages = palloc((Size) bs->layout.vector_pages * BLCKSZ);
 	bs->upper_used = palloc(sizeof(uint32) * bs->layout.upper_pages);
-	bs->vec = palloc(sizeof(float) * dimensions);
+	bs->vec = palloc0(bs->layout.slot_size);
 	bs->have_layout = true;
 }
 
@@ -278,6 +279,9 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		pfree(v);
 	if (!indexable)
 		return;					/* a zero vector under cosine: not indexed */
+	if (bs->layout.include_size > 0)
+		hnswmm_encode_include(index, values, isnull,
+							  (char *) bs->vec + v->dim * sizeof(float));
 	if (bs->nnodes == HNSWMM_INVALID_NODE - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -279,14 +279,17 @@ ensure_extent(Relation index, const HnswmmLayout *layout, uint32 extent)
 	UnlockRelationForExtension(index, ExclusiveLock);
 }
 
-/* Write node id's vector into its slot, up to four pages a WAL record */
+/*
+ * Write node id's slot (vec: its vector, then its INCLUDE values), up to
+ * four pages a WAL record
+ */
 static void
 write_vector(Relation index, const HnswmmLayout *layout, uint32 id,
 			 const float *vec)
 {
 	HnswmmSlot	slot = hnswmm_vector_slot(layout, id);
 	const char *src = (const char *) vec;
-	Size		left = (Size) layout->dimensions * sizeof(float);
+	Size		left = (Size) layout->slot_size;
 	uint32		offset = slot.offset;
 	BlockNumber blkno = slot.first_block;
 
@@ -400,12 +403,12 @@ link_field(HnswmmNode *node, HnswmmLink link)
 }
 
 /*
- * Append a node without neighbours: its vector, its level-0 record and, if
- * *level > 0, its upper record (*level is lowered if the extent's upper
- * pages are full).  In the same WAL record as the node's record and the
- * node count, the node is linked in: put on the ring right after node
- * `after` (link HNSWMM_LINK_RING), or onto the duplicate chain of `after`
- * (HNSWMM_LINK_DUP).  The first graph node (`after` invalid) is a ring of
+ * Append a node without neighbours: its slot (vec: the vector, then its
+ * INCLUDE values), its level-0 record and, if *level > 0, its upper record
+ * (*level is lowered if the extent's upper pages are full).  In the same
+ * WAL record as the node's record and the node count, the node is linked
+ * in: put on the ring right after node `after` (link HNSWMM_LINK_RING), or
+ * onto the duplicate chain of `after` (HNSWMM_LINK_DUP).  The first graph node (`after` invalid) is a ring of
  * one and becomes the entry point.  A node thus exists exactly when it is
  * whole and reachable; a crash cannot leave it halfway.
  */

@@ -126,8 +126,10 @@ insert_into_graph(Relation index, const HnswmmMetaPageData *meta,
 	hnswmm_page_graph_close(&pg);
 }
 
+/* v with its INCLUDE values (values and isnull from the second on) */
 static void
-insert_vector(Relation index, Vector *v, ItemPointer tid)
+insert_vector(Relation index, Vector *v, const Datum *values, const bool *isnull,
+			  ItemPointer tid)
 {
 	HnswmmMetaPageData meta;
 	HnswmmLayout layout;
@@ -140,9 +142,11 @@ insert_vector(Relation index, Vector *v, ItemPointer tid)
 		hnswmm_set_dimensions(index, v->dim, &meta);
 	hnswmm_check_dimensions(index, meta.dimensions, v->dim);
 	hnswmm_layout_from_meta(&layout, &meta);
-	vec = palloc(sizeof(float) * v->dim);
+	vec = palloc0(layout.slot_size);
 	if (!hnswmm_prepare_vector(layout.metric, v->x, vec, v->dim))
 		return;					/* a zero vector under cosine: not indexed */
+	if (layout.include_size > 0)
+		hnswmm_encode_include(index, values, isnull, (char *) (vec + v->dim));
 	level = hnswmm_random_level(layout.m, pg_prng_double(&pg_global_prng_state));
 
 	LockPage(index, HNSWMM_UPDATE_LOCK, mode);
@@ -176,7 +180,7 @@ hnswmm_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm insert",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
-	insert_vector(index, DatumGetVector(values[0]), heap_tid);
+	insert_vector(index, DatumGetVector(values[0]), values, isnull, heap_tid);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
 	return false;

@@ -38,7 +38,7 @@ void
 hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 					  HnswmmMetric metric, const HnswmmParams *params)
 {
-	Size		vector_bytes = (Size) dimensions * sizeof(float);
+	Size		vector_bytes = (Size) dimensions * sizeof(float) + params->include_size;
 	int			m = params->m;
 	double		pages_per_node;
 	uint32		per_page;
@@ -71,6 +71,8 @@ hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 	layout->extent_pages = layout->graph_pages + layout->upper_pages +
 		layout->vector_pages;
 	layout->center_pages = 0;	/* CREATE INDEX reserves them */
+	layout->include_size = params->include_size;
+	layout->slot_size = (int) vector_bytes;
 }
 
 /* The build parameters an index was made with, as its metapage keeps them */
@@ -80,6 +82,7 @@ hnswmm_params_from_meta(const HnswmmMetaPageData *meta, HnswmmParams *params)
 	params->m = meta->m;
 	params->ef_construction = meta->ef_construction;
 	params->quantization = (HnswmmQuantization) meta->quantization;
+	params->include_size = meta->include_size;
 }
 
 void
@@ -101,6 +104,8 @@ hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta)
 	layout->extent_pages = layout->graph_pages + layout->upper_pages +
 		layout->vector_pages;
 	layout->center_pages = meta->center_pages;
+	layout->include_size = meta->include_size;
+	layout->slot_size = meta->dimensions * sizeof(float) + meta->include_size;
 }
 
 void
@@ -118,6 +123,7 @@ hnswmm_layout_to_meta(const HnswmmLayout *layout, HnswmmMetaPage meta)
 	meta->upper_pages_per_extent = layout->upper_pages;
 	meta->vector_pages_per_extent = layout->vector_pages;
 	meta->center_pages = layout->center_pages;
+	meta->include_size = layout->include_size;
 }
 
 void
@@ -148,6 +154,7 @@ hnswmm_init_metapage(Page page, HnswmmMetric metric, const HnswmmParams *params)
 	meta->m = params->m;
 	meta->ef_construction = params->ef_construction;
 	meta->quantization = params->quantization;
+	meta->include_size = params->include_size;
 	meta->entry_node = HNSWMM_INVALID_NODE;
 	((PageHeader) page)->pd_lower =
 		HNSWMM_PAGE_HEADER + sizeof(HnswmmMetaPageData);
@@ -179,13 +186,13 @@ hnswmm_page_node(const HnswmmLayout *layout, Page page, uint32 id)
 						   (k % layout->nodes_per_graph_page) * layout->node_size);
 }
 
-/* First vector page and payload offset of node id's vector */
+/* First vector page and payload offset of node id's slot (its vector first) */
 HnswmmSlot
 hnswmm_vector_slot(const HnswmmLayout *layout, uint32 id)
 {
 	uint32		extent = id / layout->nodes_per_extent;
 	uint64		k = id % layout->nodes_per_extent;
-	uint64		stream = k * layout->dimensions * sizeof(float);
+	uint64		stream = k * layout->slot_size;
 	HnswmmSlot	slot;
 
 	slot.first_block = hnswmm_extent_start(layout, extent) +

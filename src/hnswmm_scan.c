@@ -7,13 +7,15 @@
  *		VACUUM removed.  A quantized index is walked by the codes in its
  *		graph records and the best candidates re-ranked by their full
  *		vectors.  The executor computes the exact distance of each returned
- *		row from the heap tuple.
+ *		row from the heap tuple, or, in an index-only scan, from the vector
+ *		the scan returns with the row's INCLUDE values (hnswmm_include.c).
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "access/relscan.h"
+#include "access/visibilitymap.h"
 #include "hnswmm.h"
 #include "hnswmm_graph.h"
 #include "hnswmm_quant.h"
@@ -24,6 +26,7 @@
 typedef struct HnswmmScanOpaqueData
 {
 	MemoryContext ctx;			/* per-rescan allocations */
+	MemoryContext row_ctx;		/* the row an index-only scan returned last */
 	bool		started;		/* the descent is done, batches can run */
 	bool		done;			/* nothing more to return */
 	HnswmmLayout layout;
@@ -39,6 +42,7 @@ typedef struct HnswmmScanOpaqueData
 								 * shared buffers (it may still be in the
 								 * OS page cache) */
 	bool		heap_learned;	/* the first requests told the heuristic */
+	Buffer		vmbuf;			/* visibility map page of the last check */
 	HnswmmCandidate *batch;		/* current batch, closest first */
 	HnswmmNodeInfo *infos;		/* records of its first nread nodes */
 	int			nread;
@@ -59,8 +63,11 @@ hnswmm_beginscan(Relation index, int nkeys, int norderbys)
 
 	so->chain = HNSWMM_INVALID_NODE;
 	so->done = false;
+	so->vmbuf = InvalidBuffer;
 	so->ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm scan",
 									ALLOCSET_DEFAULT_SIZES);
+	so->row_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm scan row",
+										ALLOCSET_DEFAULT_SIZES);
 	scan->opaque = so;
 	return scan;
 }
@@ -212,6 +219,26 @@ start_search(IndexScanDesc scan)
 #define HEAP_PREFETCH_FIRST	10
 
 /*
+ * Ask for the heap page of a result's row, unless the executor will not
+ * visit it: an index-only scan skips pages that the visibility map shows
+ * all-visible.  Returns whether the page had to be read.
+ */
+static bool
+prefetch_heap_page(IndexScanDesc scan, const HnswmmNodeInfo *info)
+{
+	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
+	BlockNumber block;
+
+	if (!ItemPointerIsValid(&info->heaptid) ||
+		(info->flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)))
+		return false;
+	block = ItemPointerGetBlockNumber(&info->heaptid);
+	if (scan->xs_want_itup && VM_ALL_VISIBLE(scan->heapRelation, block, &so->vmbuf))
+		return false;
+	return PrefetchBuffer(scan->heapRelation, MAIN_FORKNUM, block).initiated_io;
+}
+
+/*
  * Ask for the heap pages of the rows a re-ranking from disk will most
  * likely return, its best HEAP_PREFETCH_FIRST candidates by code, along
  * with their vectors: the two sets of reads then overlap instead of
@@ -230,10 +257,7 @@ prefetch_candidate_heap(IndexScanDesc scan, int n)
 		HnswmmNodeInfo info;
 
 		hnswmm_read_node(scan->indexRelation, &so->layout, so->batch[i].id, &info);
-		if (ItemPointerIsValid(&info.heaptid) &&
-			!(info.flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)))
-			PrefetchBuffer(scan->heapRelation, MAIN_FORKNUM,
-						   ItemPointerGetBlockNumber(&info.heaptid));
+		(void) prefetch_heap_page(scan, &info);
 	}
 }
 
@@ -343,17 +367,11 @@ prefetch_results(IndexScanDesc scan, int i)
 	for (; so->nread < want; so->nread++)
 	{
 		HnswmmNodeInfo *info = &so->infos[so->nread];
-		PrefetchBufferResult r;
 
 		hnswmm_read_node(scan->indexRelation, &so->layout,
 						 so->batch[so->nread].id, info);
-		if (!so->prefetch_heap || scan->heapRelation == NULL ||
-			!ItemPointerIsValid(&info->heaptid) ||
-			(info->flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)))
-			continue;
-		r = PrefetchBuffer(scan->heapRelation, MAIN_FORKNUM,
-						   ItemPointerGetBlockNumber(&info->heaptid));
-		so->heap_missed |= r.initiated_io;
+		if (so->prefetch_heap && scan->heapRelation != NULL)
+			so->heap_missed |= prefetch_heap_page(scan, info);
 	}
 	if (so->prefetch_heap && !so->heap_learned)
 	{
@@ -368,12 +386,13 @@ prefetch_results(IndexScanDesc scan, int i)
  * already handed out (found by a later batch) is dropped.
  */
 static bool
-next_node(IndexScanDesc scan, HnswmmNodeInfo *info)
+next_node(IndexScanDesc scan, uint32 *id, HnswmmNodeInfo *info)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
 
 	if (so->chain != HNSWMM_INVALID_NODE)
 	{
+		*id = so->chain;
 		hnswmm_read_node(scan->indexRelation, &so->layout, so->chain, info);
 		return true;
 	}
@@ -390,9 +409,30 @@ next_node(IndexScanDesc scan, HnswmmNodeInfo *info)
 		so->returned++;
 		so->last_dist = c.dist;
 		prefetch_results(scan, so->next - 1);
+		*id = c.id;
 		*info = so->infos[so->next - 1];
 		return true;
 	}
+}
+
+/*
+ * An index-only scan's row for node id: its vector and INCLUDE values from
+ * its slot, in memory that lasts until the next row
+ */
+static void
+form_result(IndexScanDesc scan, uint32 id)
+{
+	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
+	MemoryContext old;
+	char	   *slot;
+
+	MemoryContextReset(so->row_ctx);
+	old = MemoryContextSwitchTo(so->row_ctx);
+	slot = palloc(so->layout.slot_size);
+	hnswmm_reader_copy_slot(&so->pg.reader, id, slot);
+	scan->xs_hitup = hnswmm_form_result(scan->indexRelation, &so->layout, slot);
+	scan->xs_hitupdesc = RelationGetDescr(scan->indexRelation);
+	MemoryContextSwitchTo(old);
 }
 
 bool
@@ -400,8 +440,9 @@ hnswmm_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
 	HnswmmNodeInfo info;
+	uint32		id;
 
-	while (next_node(scan, &info))
+	while (next_node(scan, &id, &info))
 	{
 		so->chain = info.dup_next;
 		if ((info.flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)) ||
@@ -410,6 +451,8 @@ hnswmm_gettuple(IndexScanDesc scan, ScanDirection dir)
 		scan->xs_heaptid = info.heaptid;
 		scan->xs_recheck = false;
 		scan->xs_recheckorderby = false;
+		if (scan->xs_want_itup)
+			form_result(scan, id);
 		return true;
 	}
 	return false;
@@ -422,7 +465,10 @@ hnswmm_endscan(IndexScanDesc scan)
 
 	if (so->started)
 		hnswmm_page_graph_close(&so->pg);
+	if (BufferIsValid(so->vmbuf))
+		ReleaseBuffer(so->vmbuf);
 	MemoryContextDelete(so->ctx);
+	MemoryContextDelete(so->row_ctx);
 	pfree(so);
 	scan->opaque = NULL;
 }

@@ -320,15 +320,15 @@ reader_init(HnswmmReader *reader, Relation index, const HnswmmLayout *layout)
 }
 
 /*
- * Where node id's vector lies: its slot (first block and offset), and the
- * block and payload offset of its last byte
+ * Where node id's slot (its vector, then its INCLUDE values) lies: its
+ * first block and offset, and the block and payload offset of its last byte
  */
 static HnswmmSlot
 vector_extent(const HnswmmLayout *layout, uint32 id, BlockNumber *last_block,
 			  Size *last_offset)
 {
 	HnswmmSlot	slot = hnswmm_vector_slot(layout, id);
-	Size		last = slot.offset + (Size) layout->dimensions * sizeof(float) - 1;
+	Size		last = slot.offset + (Size) layout->slot_size - 1;
 
 	*last_block = slot.first_block + last / HNSWMM_PAYLOAD;
 	*last_offset = last % HNSWMM_PAYLOAD;
@@ -403,17 +403,18 @@ mapped_payload(const HnswmmReader *reader, BlockNumber blkno)
 }
 
 /*
- * Apply fn to each piece of node id's vector: (piece, floats before it,
- * floats in it).  Pieces below the watermark come from the mapping, the
- * others from buffers held share-locked for the call.
+ * Apply fn to each piece of the first nfloats floats of node id's slot (its
+ * vector, then its INCLUDE values): (piece, floats before it, floats in it).
+ * Pieces below the watermark come from the mapping, the others from buffers
+ * held share-locked for the call.
  */
 typedef void (*PieceFn) (void *arg, const float *piece, int start, int n);
 
 static inline void
-for_each_piece(HnswmmReader *reader, uint32 id, PieceFn fn, void *arg)
+for_each_piece(HnswmmReader *reader, uint32 id, int nfloats, PieceFn fn, void *arg)
 {
 	HnswmmSlot	slot = hnswmm_vector_slot(&reader->layout, id);
-	int			dim = reader->layout.dimensions;
+	int			dim = nfloats;
 	BlockNumber blkno = slot.first_block;
 	int			skip = slot.offset / sizeof(float);
 	int			done = 0;
@@ -549,7 +550,7 @@ hnswmm_reader_distance(HnswmmReader *reader, const float *query, uint32 id)
 	d.kernel = reader->kernel;
 	d.query = query;
 	d.sum = 0;
-	for_each_piece(reader, id, distance_piece, &d);
+	for_each_piece(reader, id, reader->layout.dimensions, distance_piece, &d);
 	return reader->negate ? -d.sum : d.sum;
 }
 
@@ -562,20 +563,28 @@ copy_piece(void *arg, const float *piece, int start, int n)
 void
 hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out)
 {
-	for_each_piece(reader, id, copy_piece, out);
+	for_each_piece(reader, id, reader->layout.dimensions, copy_piece, out);
+}
+
+/* Node id's whole slot: its vector, then its INCLUDE values */
+void
+hnswmm_reader_copy_slot(HnswmmReader *reader, uint32 id, char *out)
+{
+	for_each_piece(reader, id, reader->layout.slot_size / sizeof(float),
+				   copy_piece, out);
 }
 
 /*
  * Node counts of extent `extent` up to vector page `page` (0-based within
- * the extent): *through = nodes whose vectors end on or before that page,
- * *touching = nodes whose vectors start on or before it.
+ * the extent): *through = nodes whose slots end on or before that page,
+ * *touching = nodes whose slots start on or before it.
  */
 static void
 nodes_up_to_page(const HnswmmLayout *layout, uint32 extent, uint32 page,
 				 uint32 *through, uint32 *touching)
 {
 	uint64		end = (uint64) (page + 1) * HNSWMM_PAYLOAD;
-	uint64		vbytes = (uint64) layout->dimensions * sizeof(float);
+	uint64		vbytes = (uint64) layout->slot_size;
 	uint32		base = extent * layout->nodes_per_extent;
 
 	*through = base + (uint32) Min(end / vbytes, layout->nodes_per_extent);

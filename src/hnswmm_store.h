@@ -34,6 +34,7 @@ extern void hnswmm_reader_close(HnswmmReader *reader);
 extern float hnswmm_reader_distance(HnswmmReader *reader, const float *query,
 									uint32 id);
 extern void hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out);
+extern void hnswmm_reader_copy_slot(HnswmmReader *reader, uint32 id, char *out);
 extern const float *hnswmm_reader_mapped(HnswmmReader *reader, uint32 id,
 										 int *first);
 extern float hnswmm_mapped_distance(HnswmmReader *reader, const float *query,

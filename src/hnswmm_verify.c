@@ -244,7 +244,7 @@ check_ring(VerifyState *vs)
 static void
 check_vectors(VerifyState *vs)
 {
-	Size		vbytes = (Size) vs->layout.dimensions * sizeof(float);
+	Size		vbytes = (Size) vs->layout.slot_size;
 
 	if (vs->meta.flushed > vs->meta.nnodes)
 		corrupt(vs, "the flushed watermark %u is past the last node", vs->meta.flushed);

@@ -8,8 +8,9 @@
 #     same holds, the narrow search answers as before the crash, and
 #     inserts go on;
 #   - a promoted standby takes writes and still answers exactly;
-#   - a binary index with several centers (one per 1,000 rows) reaches the
-#     standby whole: same centers, same narrow answers, hnswmm_verify passes.
+#   - a binary index with several centers (one per 1,000 rows) and an
+#     INCLUDE column reaches the standby whole: same centers, same narrow
+#     answers from an index-only scan, hnswmm_verify passes.
 use strict;
 use warnings;
 use FindBin;
@@ -94,21 +95,28 @@ is($standby->safe_psql('postgres',
 		"SELECT quantization FROM hnswmm_index_info('tq_bin_idx')"), 'binary',
 	'the standby sees the quantization');
 
-# Several centers: their pages are WAL-logged with the build
+# Several centers: their pages are WAL-logged with the build; so are the
+# INCLUDE values, which an index-only scan on the standby returns
 $primary->safe_psql('postgres', q{
 	CREATE TABLE tq_centers (id bigint PRIMARY KEY, emb vector(64));
 	INSERT INTO tq_centers SELECT i, tv(i, 64) FROM generate_series(1, 2500) i;
 	CREATE INDEX tq_centers_idx ON tq_centers USING hnswmm (emb vector_l2_ops)
-		WITH (m = 8, ef_construction = 32, quantization = 'binary');
+		INCLUDE (id) WITH (m = 8, ef_construction = 32, quantization = 'binary');
+	INSERT INTO tq_centers SELECT i, tv(i, 64) FROM generate_series(2501, 2600) i;
+	VACUUM tq_centers;
 });
 $primary->wait_for_catchup($standby);
+like($standby->safe_psql('postgres', q{
+		SET enable_seqscan = off;
+		EXPLAIN (COSTS OFF) SELECT id FROM tq_centers ORDER BY emb <-> tv(1, 64) LIMIT 10}),
+	qr/Index Only Scan using tq_centers_idx/, 'the standby scans index-only');
 is($standby->safe_psql('postgres',
-		"SELECT centers, nodes FROM hnswmm_index_info('tq_centers_idx')"), '2|2500',
+		"SELECT centers, nodes FROM hnswmm_index_info('tq_centers_idx')"), '2|2600',
 	'the standby sees the two centers');
 is(narrow($standby, 'tq_centers'), narrow($primary, 'tq_centers'),
 	'with two centers, a narrow search on the standby answers like the primary');
 is($standby->safe_psql('postgres', "SELECT live FROM hnswmm_verify('tq_centers_idx')"),
-	'2500', 'with two centers, hnswmm_verify passes on the standby');
+	'2600', 'with two centers, hnswmm_verify passes on the standby');
 
 # Committed inserts survive a SIGKILL of the primary
 for my $t (sort keys %tables)

@@ -1,0 +1,150 @@
+/*
+ * hnswmm_include.c
+ *		INCLUDE columns and index-only scans.
+ *
+ * The values of an index's INCLUDE columns are kept right after each node's
+ * vector, in its slot of the vector pages: a byte of null flags, then each
+ * value's bytes, unaligned, the whole padded to 4 bytes.  A scan that
+ * returns a node reads them with the vector from the mapping (where the
+ * re-ranking or the walk has just read the vector), so an index-only scan
+ * answers `SELECT id ... ORDER BY emb <-> $1 LIMIT k` without visiting the
+ * heap pages that the visibility map shows all-visible.  A slot has a fixed
+ * size, so only fixed-length types can be included.
+ *
+ * The indexed vector itself is returned as stored, which is the vector as
+ * given except under cosine distance, where the index keeps it normalised:
+ * a cosine index cannot return it.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "hnswmm.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+
+/* At most this many INCLUDE columns: their null flags fill one byte */
+#define HNSWMM_MAX_INCLUDE	8
+
+/*
+ * Bytes of INCLUDE values in each slot of an index, checking that its
+ * INCLUDE columns can be kept there
+ */
+int
+hnswmm_include_size(Relation index)
+{
+	TupleDesc	desc = RelationGetDescr(index);
+	int			nkeys = IndexRelationGetNumberOfKeyAttributes(index);
+	int			size = 1;
+
+	if (desc->natts == nkeys)
+		return 0;
+	if (desc->natts - nkeys > HNSWMM_MAX_INCLUDE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("an hnswmm index can include at most %d columns",
+						HNSWMM_MAX_INCLUDE)));
+	for (int i = nkeys; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attlen <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("hnswmm cannot include column \"%s\" of type %s",
+							NameStr(att->attname), format_type_be(att->atttypid)),
+					 errdetail("INCLUDE columns of an hnswmm index must have a fixed-length type."),
+					 errhint("Include an integer key and join on it.")));
+		size += att->attlen;
+	}
+	return TYPEALIGN(sizeof(float), size);
+}
+
+/* The INCLUDE values among an index tuple's values, into a slot's bytes */
+void
+hnswmm_encode_include(Relation index, const Datum *values, const bool *isnull,
+					  char *out)
+{
+	TupleDesc	desc = RelationGetDescr(index);
+	int			nkeys = IndexRelationGetNumberOfKeyAttributes(index);
+	char	   *p = out + 1;
+
+	out[0] = 0;
+	for (int i = nkeys; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (isnull[i])
+		{
+			out[0] |= (char) (1 << (i - nkeys));
+			memset(p, 0, att->attlen);
+		}
+		else if (att->attbyval)
+		{
+			int64		aligned;
+
+			store_att_byval(&aligned, values[i], att->attlen);
+			memcpy(p, &aligned, att->attlen);
+		}
+		else
+			memcpy(p, DatumGetPointer(values[i]), att->attlen);
+		p += att->attlen;
+	}
+}
+
+/* The vector can be returned except under cosine; INCLUDE values always */
+bool
+hnswmm_canreturn(Relation index, int attno)
+{
+	if (attno > IndexRelationGetNumberOfKeyAttributes(index))
+		return true;
+	return hnswmm_index_metric(index) != HNSWMM_METRIC_COSINE;
+}
+
+/*
+ * The row an index-only scan returns for a node, from its slot: the vector
+ * (NULL under cosine, which cannot return it) and the INCLUDE values, as a
+ * tuple of the index's descriptor in the current memory context
+ */
+HeapTuple
+hnswmm_form_result(Relation index, const HnswmmLayout *layout, const char *slot)
+{
+	TupleDesc	desc = RelationGetDescr(index);
+	int			nkeys = IndexRelationGetNumberOfKeyAttributes(index);
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	const char *include = slot + layout->dimensions * sizeof(float);
+	const char *p = include + 1;
+
+	isnull[0] = layout->metric == HNSWMM_METRIC_COSINE;
+	if (!isnull[0])
+	{
+		Vector	   *v = InitVector(layout->dimensions);
+
+		memcpy(v->x, slot, layout->dimensions * sizeof(float));
+		values[0] = PointerGetDatum(v);
+	}
+	for (int i = nkeys; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		isnull[i] = (include[0] & (1 << (i - nkeys))) != 0;
+		if (isnull[i])
+			values[i] = (Datum) 0;
+		else if (att->attbyval)
+		{
+			int64		aligned;
+
+			memcpy(&aligned, p, att->attlen);
+			values[i] = fetch_att(&aligned, true, att->attlen);
+		}
+		else
+		{
+			char	   *copy = palloc(att->attlen);
+
+			memcpy(copy, p, att->attlen);
+			values[i] = PointerGetDatum(copy);
+		}
+		p += att->attlen;
+	}
+	return heap_form_tuple(desc, values, isnull);
+}
