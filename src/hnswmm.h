@@ -64,10 +64,12 @@
 
 #define HNSWMM_MAGIC			0x484E5357	/* "HNSW" */
 #define HNSWMM_VERSION			1
-#define HNSWMM_VERSION_CODES	3	/* an index with quantization: a reader
-									 * that knows only version 1 would take
-									 * its codes for neighbours (version 2
-									 * had binary codes of one center) */
+#define HNSWMM_VERSION_CODES	3	/* an index with quantization or INCLUDE
+									 * columns: a reader that knows only
+									 * version 1 would take its codes for
+									 * neighbours, or its slots for vectors
+									 * (version 2 had binary codes of one
+									 * center) */
 #define HNSWMM_METAPAGE_BLKNO	0
 #define HNSWMM_INVALID_NODE		0xFFFFFFFF
 #define HNSWMM_MAX_LEVEL		15
@@ -109,9 +111,12 @@ typedef enum HnswmmMetric
 
 /*
  * Metapage contents, at the start of block 0's payload.  Fields up to
- * vector_pages_per_extent describe the layout and never change once
- * dimensions is set (at build, or at the first insert into an index built
- * on an empty table); the rest is the state of the graph.
+ * vector_pages_per_extent, and center_pages and include_size, describe the
+ * layout and never change once dimensions is set (at build, or at the
+ * first insert into an index built on an empty table); the rest is the
+ * state of the graph.  Fields from ncenters on were added after version 1:
+ * on the metapage of an older index they lie past pd_lower and read as
+ * zero, which is what they are for it.
  */
 typedef struct HnswmmMetaPageData
 {
@@ -292,9 +297,6 @@ typedef struct HnswmmLayout
 	int			slot_size;		/* dimensions * 4 + include_size */
 } HnswmmLayout;
 
-/* Where a vector lives: up to this many pieces (16000 * 4 / HNSWMM_PAYLOAD + 2) */
-#define HNSWMM_MAX_PIECES	10
-
 typedef struct HnswmmSlot
 {
 	BlockNumber first_block;	/* vector page of the first piece */
@@ -334,6 +336,7 @@ extern void hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 								  HnswmmMetric metric, const HnswmmParams *params);
 extern void hnswmm_params_from_meta(const HnswmmMetaPageData *meta,
 									HnswmmParams *params);
+extern uint32 hnswmm_format_version(const HnswmmParams *params);
 extern void hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta);
 extern void hnswmm_layout_to_meta(const HnswmmLayout *layout, HnswmmMetaPage meta);
 extern void hnswmm_init_page(Page page, uint16 page_type, uint32 extent);

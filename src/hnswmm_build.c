@@ -48,7 +48,7 @@ typedef struct BuildState
 	float	   *vec;			/* one prepared vector, then its INCLUDE
 								 * values: a slot */
 	HnswmmCenters *centers;		/* binary codes: their centers, once chosen */
-	char	   *center_codes;	/* their codes in the metapage */
+	char	   *center_codes;	/* their codes for the center pages */
 	double		heap_tuples;
 	pg_prng_state prng;
 } BuildState;
@@ -281,7 +281,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		return;					/* a zero vector under cosine: not indexed */
 	if (bs->layout.include_size > 0)
 		hnswmm_encode_include(index, values, isnull,
-							  (char *) bs->vec + v->dim * sizeof(float));
+							  (char *) bs->vec + bs->layout.dimensions * sizeof(float));
 	if (bs->nnodes == HNSWMM_INVALID_NODE - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -138,6 +138,18 @@ hnswmm_init_page(Page page, uint16 page_type, uint32 extent)
 	opaque->extent = extent;
 }
 
+/*
+ * The format version of an index made with these parameters: 1 as long as
+ * a reader of version 1 reads it right
+ */
+uint32
+hnswmm_format_version(const HnswmmParams *params)
+{
+	if (params->quantization == HNSWMM_QUANT_NONE && params->include_size == 0)
+		return HNSWMM_VERSION;
+	return HNSWMM_VERSION_CODES;
+}
+
 /* A metapage of an empty index whose dimensions are not known yet */
 void
 hnswmm_init_metapage(Page page, HnswmmMetric metric, const HnswmmParams *params)
@@ -148,8 +160,7 @@ hnswmm_init_metapage(Page page, HnswmmMetric metric, const HnswmmParams *params)
 	meta = HnswmmPageGetMeta(page);
 	memset(meta, 0, sizeof(HnswmmMetaPageData));
 	meta->magic = HNSWMM_MAGIC;
-	meta->version = params->quantization == HNSWMM_QUANT_NONE ?
-		HNSWMM_VERSION : HNSWMM_VERSION_CODES;
+	meta->version = hnswmm_format_version(params);
 	meta->metric = metric;
 	meta->m = params->m;
 	meta->ef_construction = params->ef_construction;

@@ -11,7 +11,7 @@
  *
  * binary keeps one bit a dimension, in the manner of RaBitQ: the vector
  * minus its center (the nearest of the index's centers, chosen by CREATE
- * INDEX and kept in the metapage: hnswmm_centers.c) is turned by a fixed
+ * INDEX and kept in the center pages: hnswmm_centers.c) is turned by a fixed
  * random rotation (random signs, then a Walsh-Hadamard transform over the
  * dimensions padded to a power of two), and the bits are the signs of the
  * result.  The rotation spreads every vector's energy evenly over the bits,
@@ -251,7 +251,7 @@ rotated(const float *vec, const float *center, int dim)
 	return r;
 }
 
-/* Center k after the rotation, all of them rotated on first use */
+/* Center k after the rotation, each rotated on its first use */
 static const float *
 rotated_center(HnswmmCenters *centers, int k)
 {
@@ -260,11 +260,15 @@ rotated_center(HnswmmCenters *centers, int k)
 
 	if (centers->rotated == NULL)
 	{
-		centers->rotated = MemoryContextAlloc(GetMemoryChunkContext(centers),
-											  sizeof(float) * n * centers->count);
-		for (int c = 0; c < centers->count; c++)
-			rotate(centers->vectors + (Size) c * dim, dim,
-				   centers->rotated + (Size) c * n);
+		MemoryContext cxt = GetMemoryChunkContext(centers);
+
+		centers->rotated = MemoryContextAlloc(cxt, sizeof(float) * n * centers->count);
+		centers->is_rotated = MemoryContextAllocZero(cxt, sizeof(bool) * centers->count);
+	}
+	if (!centers->is_rotated[k])
+	{
+		rotate(centers->vectors + (Size) k * dim, dim, centers->rotated + (Size) k * n);
+		centers->is_rotated[k] = true;
 	}
 	return centers->rotated + (Size) k * n;
 }

@@ -19,6 +19,7 @@ typedef struct HnswmmCenters
 	int			dimensions;
 	float	   *vectors;		/* count * dimensions */
 	float	   *rotated;		/* count * rotated length, once needed */
+	bool	   *is_rotated;		/* which of them are filled in */
 } HnswmmCenters;
 
 /* A query prepared for distances to codes (one per scan) */

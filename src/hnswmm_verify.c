@@ -307,19 +307,22 @@ check_meta(VerifyState *vs)
 	if (vs->meta.quantization > HNSWMM_QUANT_BINARY)
 		corrupt(vs, "the metapage names an unknown quantization %u",
 				vs->meta.quantization);
-	if (vs->meta.version != (vs->meta.quantization == HNSWMM_QUANT_NONE ?
-							 HNSWMM_VERSION : HNSWMM_VERSION_CODES))
+	hnswmm_params_from_meta(&vs->meta, &params);
+	if (vs->meta.version != hnswmm_format_version(&params))
 		corrupt(vs, "the metapage's format version %u does not match its quantization",
 				vs->meta.version);
+	if (vs->meta.include_size != hnswmm_include_size(vs->index))
+		corrupt(vs, "the metapage keeps %u bytes of INCLUDE values, not what the columns need",
+				vs->meta.include_size);
 	if (vs->meta.ncenters != 0 &&
 		(vs->meta.center_size != hnswmm_center_size(vs->layout.quantization,
 													vs->meta.dimensions) ||
 		 vs->meta.ncenters > hnswmm_center_count(&vs->layout, vs->meta.nnodes)))
 		corrupt(vs, "the metapage has centers of %u bytes that do not fit",
 				vs->meta.center_size);
-	if (meta_lower < HNSWMM_PAGE_HEADER + sizeof(HnswmmMetaPageData))
+	/* fields from ncenters on may lie past an older index's pd_lower */
+	if (meta_lower < HNSWMM_PAGE_HEADER + offsetof(HnswmmMetaPageData, ncenters))
 		corrupt(vs, "the metapage's fields end past its pd_lower %u", meta_lower);
-	hnswmm_params_from_meta(&vs->meta, &params);
 	hnswmm_compute_layout(&expected, vs->meta.dimensions, vs->layout.metric,
 						  &params);
 	if (vs->layout.center_pages ==
@@ -340,6 +343,8 @@ check_meta(VerifyState *vs)
 	for (uint32 p = 0; p < vs->layout.center_pages; p++)
 		UnlockReleaseBuffer(read_page(vs, HNSWMM_METAPAGE_BLKNO + 1 + p,
 									  HNSWMM_PAGE_CENTER));
+	if (vs->layout.quantization == HNSWMM_QUANT_BINARY)
+		(void) hnswmm_read_centers(vs->index, &vs->meta, &vs->layout);	/* checks their pages */
 }
 
 PG_FUNCTION_INFO_V1(hnswmm_verify);
