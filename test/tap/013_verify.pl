@@ -257,6 +257,54 @@ for my $c (@cases)
 	is($node->safe_psql('postgres', 'SELECT 1'), '1', "a scan of the index with $c->[1] does not take the server down")
 	  or diag($err);
 }
+# Binary codes and INCLUDE values: a code that names a center the index
+# does not have, and a metapage whose INCLUDE size disagrees with the
+# index's columns.  Offsets: center_pages at 92, ncenters at 88 and
+# include_size at 96 of HnswmmMetaPageData; the binary code follows the
+# 2m neighbour slots, and its center number lies 12 bytes into it.
+$node->safe_psql('postgres', q{
+	CREATE INDEX idx_bincode ON t USING hnswmm (emb) WITH (m = 4, ef_construction = 32, quantization = 'binary');
+	CREATE INDEX idx_incsize ON t USING hnswmm (emb) INCLUDE (id) WITH (m = 4, ef_construction = 32);
+});
+for my $name ('bincode', 'incsize')
+{
+	$path{$name} = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('idx_$name')");
+	is($node->safe_psql('postgres', "SELECT live FROM hnswmm_verify('idx_$name')"), '450',
+		"idx_$name passes before the damage");
+}
+$node->stop;
+my $lb = layout($path{bincode});
+my $center_pages = read_u32($path{bincode}, PAGE_HEADER + 92);
+my $ncenters = read_u16($path{bincode}, PAGE_HEADER + 88);
+is("$center_pages $ncenters", '1 1', 'the binary index has one center page and one center');
+is(read_u16($path{bincode}, BLCKSZ + SPECIAL), 5, 'block 1 is its center page');
+my $code = (1 + $center_pages + int(5 / $lb->{nodes_per_graph_page})) * BLCKSZ + PAGE_HEADER +
+  (5 % $lb->{nodes_per_graph_page}) * $lb->{node_size} + NODE_HEADER + 8 * $lb->{m};
+is(read_u16($path{bincode}, $code + 12), 0, "node 5's code names center 0");
+set_u16($path{bincode}, $code + 12, 3);
+is(read_u32($path{incsize}, PAGE_HEADER + 96), 12, 'INCLUDE (id) takes 12 bytes a slot: a null byte and a bigint, padded');
+set_u32($path{incsize}, PAGE_HEADER + 96, 4);
+$node->start;
+for my $d ([ 'bincode', qr/the code of node 5 names a center the metapage does not have/ ],
+	[ 'incsize', qr/the metapage keeps 4 bytes of INCLUDE values, not what the columns need/ ])
+{
+	($ret, $out, $err) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\nSELECT * FROM hnswmm_verify('idx_$d->[0]')");
+	like($err, qr/ERROR:  XX002: index "idx_$d->[0]" is corrupted/, "idx_$d->[0]: hnswmm_verify raises XX002");
+	like($err, $d->[1], "idx_$d->[0]: the error names it") or diag($err);
+	($ret, $out, $err) = $node->psql('postgres', qq{
+		SET enable_seqscan = off; SET enable_bitmapscan = off;
+		BEGIN;
+		DO \$\$ DECLARE r record; BEGIN
+			FOR r IN SELECT indexrelid FROM pg_index WHERE indexrelid <> 'idx_$d->[0]'::regclass
+				AND indrelid = 't'::regclass AND indexrelid::regclass::text LIKE 'idx_%'
+			LOOP EXECUTE 'DROP INDEX ' || r.indexrelid::regclass; END LOOP; END \$\$;
+		SELECT id FROM t ORDER BY emb <-> tv(3) LIMIT 5;
+		ROLLBACK;});
+	is($node->safe_psql('postgres', 'SELECT 1'), '1', "a scan of idx_$d->[0] does not take the server down")
+	  or diag($err);
+}
+
 is(server_crashed($node), '', 'no backend died of a signal');
 $node->stop;
 done_testing();
