@@ -151,8 +151,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--copies", type=int, default=5, help="copies of the 60,000 training images")
     p.add_argument("--noise", type=float, default=25.0, help="sigma of the noise added to each copy")
-    p.add_argument("--ef", type=positive_ints, default="10,12,15,20,40", help="ef_search values of the warm runs")
-    p.add_argument("--rerank", type=int, default=0, help="hnswmm.rerank (0: the default)")
+    p.add_argument("--ef", type=positive_ints, default="10,20,30,40,60", help="ef_search values of the warm runs")
+    p.add_argument("--rerank", type=int, default=20,
+                   help="hnswmm.rerank: candidates re-ranked, each a read from disk under the"
+                        " limit (default 20, twice the LIMIT of 10; 0: the index's default,"
+                        " twice ef_search)")
     p.add_argument("--nq", type=int, default=200, help="queries of each cold run")
     p.add_argument("--nq-warm", type=int, default=1000,
                    help="queries of each warm run (fast: fewer would time too little)")
