@@ -317,6 +317,21 @@ hnswmm_cached_centers(Relation index, const HnswmmMetaPageData *meta,
 	return c;
 }
 
+/*
+ * Read the center pages of an index whatever this backend has cached,
+ * raising an error if they do not hold the metapage's centers (the checker)
+ */
+void
+hnswmm_check_center_pages(Relation index, const HnswmmMetaPageData *meta,
+						  const HnswmmLayout *layout)
+{
+	int			size = hnswmm_center_size(layout->quantization, layout->dimensions);
+
+	if (meta->ncenters > 0 && size > 0)
+		read_center_pages(index, layout, size,
+						  centers_alloc(meta->ncenters, layout->dimensions));
+}
+
 /* A copy of the index's centers, in the current memory context */
 HnswmmCenters *
 hnswmm_read_centers(Relation index, const HnswmmMetaPageData *meta,

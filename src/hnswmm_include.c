@@ -110,8 +110,8 @@ hnswmm_form_result(Relation index, const HnswmmLayout *layout, const char *slot)
 {
 	TupleDesc	desc = RelationGetDescr(index);
 	int			nkeys = IndexRelationGetNumberOfKeyAttributes(index);
-	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
 	const char *include = slot + layout->dimensions * sizeof(float);
 	const char *p = include + 1;
 

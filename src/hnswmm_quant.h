@@ -57,6 +57,9 @@ extern void hnswmm_center_page_images(char *pages, uint32 n, const char *codes,
 extern const HnswmmCenters *hnswmm_cached_centers(Relation index,
 												  const HnswmmMetaPageData *meta,
 												  const HnswmmLayout *layout);
+extern void hnswmm_check_center_pages(Relation index,
+									  const HnswmmMetaPageData *meta,
+									  const HnswmmLayout *layout);
 extern HnswmmCenters *hnswmm_read_centers(Relation index,
 										  const HnswmmMetaPageData *meta,
 										  const HnswmmLayout *layout);

@@ -343,8 +343,7 @@ check_meta(VerifyState *vs)
 	for (uint32 p = 0; p < vs->layout.center_pages; p++)
 		UnlockReleaseBuffer(read_page(vs, HNSWMM_METAPAGE_BLKNO + 1 + p,
 									  HNSWMM_PAGE_CENTER));
-	if (vs->layout.quantization == HNSWMM_QUANT_BINARY)
-		(void) hnswmm_read_centers(vs->index, &vs->meta, &vs->layout);	/* checks their pages */
+	hnswmm_check_center_pages(vs->index, &vs->meta, &vs->layout);
 }
 
 PG_FUNCTION_INFO_V1(hnswmm_verify);
