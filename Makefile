@@ -6,7 +6,8 @@
 # on a fresh machine the server dev package is not there yet.
 
 EXTENSION  = hnswmm
-EXTVERSION = 0.1.0
+# the version lives in hnswmm.control alone
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = hnswmm
 OBJS = \
@@ -14,6 +15,7 @@ OBJS = \
 	src/distance.o \
 	src/hnswmm.o \
 	src/hnswmm_layout.o \
+	src/hnswmm_mapping.o \
 	src/hnswmm_store.o \
 	src/hnswmm_search.o \
 	src/hnswmm_graph.o \
@@ -31,6 +33,9 @@ OBJS = \
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 SQL_PARTS  = src/sql/vector.sql src/sql/hnswmm.sql
+# upgrade scripts, and the install scripts of released versions (so that
+# an index made by one can be carried over: test/tap/026_upgrade.pl)
+DATA       = $(wildcard src/sql/upgrade/*.sql src/sql/released/*.sql)
 
 TESTS        = $(sort $(wildcard sql/*.sql))
 REGRESS      = $(patsubst sql/%.sql,%,$(TESTS))
@@ -58,7 +63,7 @@ $(OBJS): $(wildcard src/*.h)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-.PHONY: demo test bench bench-ooc soak fuzz
+.PHONY: demo test bench bench-ooc bench-churn soak fuzz
 demo:
 	bash scripts/demo.sh
 test:
@@ -69,6 +74,9 @@ bench:
 
 bench-ooc:
 	bash scripts/bench_ooc.sh $(BENCH_OOC_ARGS)
+
+bench-churn:
+	bash scripts/bench_churn.sh $(BENCH_CHURN_ARGS)
 SOAK_SECONDS ?= 600
 soak:
 	bash scripts/soak.sh $(SOAK_SECONDS)

@@ -41,6 +41,26 @@ COMMIT;
 SELECT id FROM fresh ORDER BY emb <-> '[10,-10]' LIMIT 2;
 SELECT nodes, live FROM hnswmm_verify('fresh_idx');
 
+-- a scan that fails inside a subtransaction lets go of its mapping of the
+-- index's file with the subtransaction, so that REINDEX (which maps the
+-- new file) works in the same transaction (a rebuilt index is all in its
+-- file: scans read it through the mapping)
+REINDEX INDEX life_idx;
+BEGIN;
+SAVEPOINT s;
+SELECT id, 1 / (id - id) FROM life ORDER BY emb <-> '[2,2,2.1]' LIMIT 1;
+ROLLBACK TO SAVEPOINT s;
+REINDEX INDEX life_idx;
+SELECT id FROM life ORDER BY emb <-> '[2,2,2.1]' LIMIT 1;
+SAVEPOINT t;
+DECLARE c CURSOR FOR SELECT id FROM life ORDER BY emb <-> '[2,2,2.1]';
+FETCH 1 FROM c;
+SELECT 1 / 0;
+ROLLBACK TO SAVEPOINT t;
+REINDEX INDEX life_idx;
+SELECT id FROM life ORDER BY emb <-> '[2,2,2.1]' LIMIT 1;
+COMMIT;
+
 -- DROP INDEX: the planner falls back to a scan and sort
 DROP INDEX life_idx;
 SELECT id FROM life ORDER BY emb <-> '[2,2,2.1]' LIMIT 1;

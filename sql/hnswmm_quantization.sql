@@ -13,19 +13,21 @@ SELECT j, ARRAY[cos(j), sin(j), cos(j * 0.41), sin(j * 0.29), cos(j * 1.3),
                 sin(j * 3.1), cos(j * 0.17), sin(j * 0.05)]::real[]
 FROM generate_series(1, 20) j;
 
--- exact top 10 and the index's top 10, ids in the order returned
-CREATE FUNCTION q_exact(q vector, op text) RETURNS int[] LANGUAGE plpgsql AS $$
+-- exact top 10 and the index's top 10, ids in the order returned (the
+-- plans are set for each call: a SET LOCAL would last to the end of the
+-- calling statement)
+CREATE FUNCTION q_exact(q vector, op text) RETURNS int[] LANGUAGE plpgsql
+SET enable_indexscan = off SET enable_seqscan = on AS $$
 DECLARE r int[];
 BEGIN
-  SET LOCAL enable_indexscan = off;
   EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM qitems
                   ORDER BY emb %s $1, id LIMIT 10) s', op) INTO r USING q;
   RETURN r;
 END $$;
-CREATE FUNCTION q_index(q vector, op text) RETURNS int[] LANGUAGE plpgsql AS $$
+CREATE FUNCTION q_index(q vector, op text) RETURNS int[] LANGUAGE plpgsql
+SET enable_indexscan = on SET enable_seqscan = off AS $$
 DECLARE r int[];
 BEGIN
-  SET LOCAL enable_seqscan = off;
   EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM qitems
                   ORDER BY emb %s $1 LIMIT 10) s', op) INTO r USING q;
   RETURN r;

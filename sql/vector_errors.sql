@@ -32,8 +32,8 @@ FROM (VALUES (''), ('   '), ('1,2,3'), ('(1,2,3)'), ('{1,2,3}'), ('[1,2,3'),
 			 ('[a]'), ('[1e]'), ('[--1]'), ('[1.2.3]'), ('[1,2 3]'),
 			 ('[''1'']'), ('["1"]')) AS t(input);
 
--- no dimension, NaN, infinity, out of range (like real: overflow to
--- infinity and underflow to zero are errors; denormal values are fine)
+-- no dimension, NaN, infinity, out of range (overflow to infinity is an
+-- error, as for real; underflow reads as zero, as in pgvector: vector_io)
 SELECT input, pg_temp.err(format('SELECT %L::vector', input)) AS error
 FROM (VALUES ('[]'), ('[ ]'), ('[NaN]'), ('[1,nan]'), ('[Infinity]'), ('[-inf]'),
 			 ('[1e39]'), ('[-3.5e38]'), ('[1e-50]'), ('[1,2,1e400]'),

@@ -109,3 +109,11 @@ SELECT pg_temp.copy_binary('recv_3', vector_send('[1,2]'));
 SELECT count(*) FROM recv_any;
 
 DROP TABLE typmods, big, big2, copied, recv_any, recv_3;
+
+-- Values below the float range read as (signed) zero, as pgvector reads
+-- them, in text and through the array casts; overflow stays an error
+-- (vector_errors)
+SELECT '[1e-46,1]'::vector AS text_in, '[-1e-46,1]'::vector AS negative,
+	   '[1e-50, -0e-60, 1e-45]'::vector AS mixed;
+SELECT '{1e-46,1}'::float8[]::vector AS float8, '{-1e-46,1}'::float8[]::vector AS float8_neg,
+	   '{1e-46,1}'::numeric[]::vector AS numeric, '{-1e-300,1}'::numeric[]::vector AS numeric_neg;

@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "distance.h"
@@ -350,21 +351,51 @@ hm_l1(const float *a, const float *b, int n)
 	return hm_kernels()->l1(a, b, n);
 }
 
-float
-hm_norm_squared(const float *a, int n)
+/*
+ * Sum of a[i]^2 in double: a float sum underflows for tiny vectors (1e-23
+ * squared is below the smallest float) and overflows for huge ones, which
+ * would make a nonzero vector look like a zero or an infinite one.
+ */
+double
+hm_norm_squared_double(const float *a, int n)
 {
-	return hm_kernels()->inner_product(a, a, n);
+	double		sum = 0.0;
+
+	for (int i = 0; i < n; i++)
+		sum += (double) a[i] * (double) a[i];
+	return sum;
+}
+
+/* A float sum that lost precision or range: zero, denormal or not finite */
+static inline bool
+outside_normal_range(float x)
+{
+	return !isfinite(x) || fabsf(x) < FLT_MIN;
 }
 
 void
 hm_cosine_terms(const float *a, const float *b, int n,
-				float *ab, float *aa, float *bb)
+				double *ab, double *aa, double *bb)
 {
 	const HmKernels *k = hm_kernels();
+	float		fab = k->inner_product(a, b, n);
+	float		faa = k->inner_product(a, a, n);
+	float		fbb = k->inner_product(b, b, n);
 
-	*ab = k->inner_product(a, b, n);
-	*aa = k->inner_product(a, a, n);
-	*bb = k->inner_product(b, b, n);
+	if (outside_normal_range(faa) || outside_normal_range(fbb) || !isfinite(fab))
+	{
+		double		sum = 0.0;
+
+		for (int i = 0; i < n; i++)
+			sum += (double) a[i] * (double) b[i];
+		*ab = sum;
+		*aa = hm_norm_squared_double(a, n);
+		*bb = hm_norm_squared_double(b, n);
+		return;
+	}
+	*ab = fab;
+	*aa = faa;
+	*bb = fbb;
 }
 
 /*

@@ -17,16 +17,16 @@ extern float hm_inner_product(const float *a, const float *b, int n);
 /* sum of |a[i] - b[i]| */
 extern float hm_l1(const float *a, const float *b, int n);
 
-/* sum of a[i]^2 */
-extern float hm_norm_squared(const float *a, int n);
+/* sum of a[i]^2, in double (never underflows or overflows) */
+extern double hm_norm_squared_double(const float *a, int n);
 
 /*
- * The three sums of a cosine distance in one pass: *ab = sum of a[i] * b[i],
- * *aa = sum of a[i]^2, *bb = sum of b[i]^2, each summed in the same order as
- * the kernels above.
+ * The three sums of a cosine distance: *ab = sum of a[i] * b[i], *aa = sum
+ * of a[i]^2, *bb = sum of b[i]^2, by the kernels above, or in double when
+ * a float sum leaves the normal range (tiny or huge vectors).
  */
 extern void hm_cosine_terms(const float *a, const float *b, int n,
-							float *ab, float *aa, float *bb);
+							double *ab, double *aa, double *bb);
 
 /* One implementation of the kernels */
 typedef float (*HmKernelFn) (const float *a, const float *b, int n);

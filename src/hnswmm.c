@@ -19,7 +19,7 @@
 #include "commands/progress.h"
 #include "commands/vacuum.h"
 #include "hnswmm.h"
-#include "hnswmm_store.h"
+#include "hnswmm_mapping.h"
 #include "optimizer/optimizer.h"
 #include "utils/float.h"
 #include "utils/guc.h"
@@ -30,7 +30,7 @@
 
 /* PG_MODULE_MAGIC is in vector.c */
 
-int			hnswmm_ef_search = 40;
+int			hnswmm_ef_search = HNSWMM_DEFAULT_EF_SEARCH;
 int			hnswmm_iterative_scan = HNSWMM_ITERATIVE_RELAXED;
 int			hnswmm_max_scan_tuples = 20000;
 int			hnswmm_rerank = 0;
@@ -72,7 +72,7 @@ _PG_init(void)
 	DefineCustomIntVariable("hnswmm.ef_search",
 							"Beam width of hnswmm index scans.",
 							"Larger values find more of the true nearest neighbours and take longer.",
-							&hnswmm_ef_search, 40, 1, 1000,
+							&hnswmm_ef_search, HNSWMM_DEFAULT_EF_SEARCH, 1, HNSWMM_MAX_EF_SEARCH,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("hnswmm.iterative_scan",
 							 "Whether a scan goes on past ef_search rows while the query asks for more.",
@@ -95,7 +95,7 @@ _PG_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hnswmm");
 
-	hnswmm_register_mapping_callback();
+	hnswmm_mapping_init();
 }
 
 static bytea *

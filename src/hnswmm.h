@@ -267,6 +267,8 @@ typedef struct HnswmmParams
 	int			include_size;	/* bytes of INCLUDE values per node */
 } HnswmmParams;
 
+#define HNSWMM_DEFAULT_EF_SEARCH		40
+#define HNSWMM_MAX_EF_SEARCH			1000
 #define HNSWMM_DEFAULT_M				16
 #define HNSWMM_MIN_M					2
 #define HNSWMM_MAX_M					100
@@ -330,6 +332,7 @@ extern HeapTuple hnswmm_form_result(Relation index, const HnswmmLayout *layout,
 
 /* hnswmm_info.c */
 extern Relation hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock);
+extern void hnswmm_close_after_inspection(Relation index, LOCKMODE heap_lock);
 
 /* hnswmm_layout.c: layout arithmetic, metapage, page initialisation */
 extern void hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
@@ -352,10 +355,6 @@ extern int	hnswmm_upper_capacity_level(const HnswmmLayout *layout, int level,
 extern void hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta);
 typedef bool (*HnswmmMetaChange) (Relation index, HnswmmMetaPage meta, void *arg);
 extern void hnswmm_change_meta(Relation index, HnswmmMetaChange change, void *arg);
-
-/* hnswmm_store.c */
-extern void hnswmm_stamp(Relation index, HnswmmMetaPage meta);
-extern bool hnswmm_stamp_matches(Relation index, const HnswmmMetaPageData *meta);
 
 /* hnswmm_build.c */
 extern IndexBuildResult *hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo);

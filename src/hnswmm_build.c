@@ -18,6 +18,7 @@
 #include "common/pg_prng.h"
 #include "hnswmm.h"
 #include "hnswmm_buildgraph.h"
+#include "hnswmm_mapping.h"
 #include "hnswmm_quant.h"
 #include "miscadmin.h"
 #include "pgstat.h"

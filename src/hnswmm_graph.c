@@ -16,6 +16,7 @@
 #include "hnswmm_graph.h"
 #include "hnswmm_quant.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "storage/lmgr.h"
 #include "utils/rel.h"
 
@@ -27,15 +28,12 @@ typedef struct ListLocation
 	bool		upper;			/* an HnswmmLayer, else an HnswmmNode */
 } ListLocation;
 
-void
-hnswmm_read_node(Relation index, const HnswmmLayout *layout, uint32 id,
-				 HnswmmNodeInfo *info)
+static void
+copy_node_info(const HnswmmLayout *layout, Buffer buf, uint32 id,
+			   HnswmmNodeInfo *info)
 {
-	Buffer		buf = ReadBuffer(index, hnswmm_node_block(layout, id));
-	HnswmmNode *node;
+	HnswmmNode *node = hnswmm_page_node(layout, BufferGetPage(buf), id);
 
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	node = hnswmm_page_node(layout, BufferGetPage(buf), id);
 	info->heaptid = node->heaptid;
 	info->level = node->level;
 	info->flags = node->flags;
@@ -43,7 +41,35 @@ hnswmm_read_node(Relation index, const HnswmmLayout *layout, uint32 id,
 	info->upper_offset = node->upper_offset;
 	info->dup_next = node->dup_next;
 	info->ring_next = node->ring_next;
+}
+
+void
+hnswmm_read_node(Relation index, const HnswmmLayout *layout, uint32 id,
+				 HnswmmNodeInfo *info)
+{
+	Buffer		buf = ReadBuffer(index, hnswmm_node_block(layout, id));
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	copy_node_info(layout, buf, id, info);
 	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * hnswmm_read_node, leaving the graph page pinned: returns its buffer.
+ * `pinned` (a page the caller holds pinned, or InvalidBuffer) is released,
+ * unless it is that very page.
+ */
+Buffer
+hnswmm_read_node_pinned(Relation index, const HnswmmLayout *layout, uint32 id,
+						Buffer pinned, HnswmmNodeInfo *info)
+{
+	Buffer		buf = ReleaseAndReadBuffer(pinned, index,
+										   hnswmm_node_block(layout, id));
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	copy_node_info(layout, buf, id, info);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	return buf;
 }
 
 static void
@@ -202,10 +228,10 @@ hnswmm_replace_neighbors(Relation index, const HnswmmLayout *layout, uint32 id,
 	return true;
 }
 
-/* Set and clear flags of a node's record */
+/* Set flags of a node's record */
 void
 hnswmm_set_node_flags(Relation index, const HnswmmLayout *layout, uint32 id,
-					  uint8 set, bool clear_tid)
+					  uint8 set)
 {
 	Buffer		buf = ReadBuffer(index, hnswmm_node_block(layout, id));
 	GenericXLogState *state;
@@ -215,10 +241,35 @@ hnswmm_set_node_flags(Relation index, const HnswmmLayout *layout, uint32 id,
 	state = GenericXLogStart(index);
 	node = hnswmm_page_node(layout, GenericXLogRegisterBuffer(state, buf, 0), id);
 	node->flags |= set;
-	if (clear_tid)
-		ItemPointerSetInvalid(&node->heaptid);
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Flag nodes ids[0..n), all on the graph page buf (pinned by the caller),
+ * DEAD and clear their TIDs, in one WAL record, under a cleanup lock: no
+ * other backend may hold the page pinned, which is how an index-only scan
+ * keeps a row it handed out from being removed under it (hnswmm_scan.c).
+ */
+void
+hnswmm_mark_dead(Relation index, const HnswmmLayout *layout, Buffer buf,
+				 const uint32 *ids, int n)
+{
+	GenericXLogState *state;
+	Page		page;
+
+	LockBufferForCleanup(buf);
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	for (int i = 0; i < n; i++)
+	{
+		HnswmmNode *node = hnswmm_page_node(layout, page, ids[i]);
+
+		node->flags |= HNSWMM_NODE_DEAD;
+		ItemPointerSetInvalid(&node->heaptid);
+	}
+	GenericXLogFinish(state);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 }
 
 static uint16
@@ -723,4 +774,116 @@ hnswmm_page_graph_close(HnswmmPageGraph *pg)
 		ReleaseBuffer(pg->code_buf);
 	pg->code_buf = InvalidBuffer;
 	hnswmm_reader_close(&pg->reader);
+}
+
+/* Neighbour lists on graph pages, for hnswmm_add_links */
+static int
+page_read_list(void *arg, uint32 id, int level, uint32 *out)
+{
+	HnswmmReader *reader = (HnswmmReader *) arg;
+
+	return hnswmm_read_neighbors(reader->index, &reader->layout, id, level, out);
+}
+
+static bool
+page_replace_list(void *arg, uint32 id, int level, const uint32 *expected,
+				  int nexpected, const uint32 *ids, int n)
+{
+	HnswmmReader *reader = (HnswmmReader *) arg;
+
+	return hnswmm_replace_neighbors(reader->index, &reader->layout, id, level,
+									expected, nexpected, ids, n);
+}
+
+/* The lists of the reader's index, as hnswmm_add_links changes them */
+void
+hnswmm_page_list_store(HnswmmReader *reader, HnswmmListStore *store)
+{
+	store->read = page_read_list;
+	store->replace = page_replace_list;
+	store->arg = reader;
+	store->m = reader->layout.m;
+}
+
+#define REACH_WORD_BITS 64
+
+void
+hnswmm_reach_init(HnswmmReach *reach, uint32 nnodes, bool count_links)
+{
+	Size		words = (Size) nnodes / REACH_WORD_BITS + 1;
+	int			flags = MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO;
+
+	reach->nnodes = nnodes;
+	reach->count = 0;
+	reach->reached = palloc_extended(words * sizeof(uint64), flags);
+	reach->frontier = palloc_extended(words * sizeof(uint64), flags);
+	reach->links_in = count_links ? palloc_extended(Max(nnodes, 1), flags) : NULL;
+}
+
+bool
+hnswmm_reached(const HnswmmReach *reach, uint32 id)
+{
+	return id < reach->nnodes &&
+		(reach->reached[id / REACH_WORD_BITS] >> (id % REACH_WORD_BITS)) & 1;
+}
+
+static void
+reach_mark(HnswmmReach *reach, uint32 id)
+{
+	uint64		bit = UINT64CONST(1) << (id % REACH_WORD_BITS);
+
+	reach->reached[id / REACH_WORD_BITS] |= bit;
+	reach->frontier[id / REACH_WORD_BITS] |= bit;
+	reach->count++;
+}
+
+/*
+ * Mark node `from` and every node reachable from it through layer-0
+ * neighbour lists (not the ring), among ids below reach->nnodes: what a
+ * search can find without the ring.  The frontier is a bitmap, not a
+ * queue, so the memory is two bits a node whatever the graph's shape
+ * (and a byte more when counting links); each node's list is read once.
+ */
+void
+hnswmm_reach_from(Relation index, const HnswmmLayout *layout,
+				  HnswmmReach *reach, uint32 from)
+{
+	Size		words = (Size) reach->nnodes / REACH_WORD_BITS + 1;
+	uint32	   *list = palloc(sizeof(uint32) * 2 * layout->m);
+	bool		more;
+
+	if (from >= reach->nnodes || hnswmm_reached(reach, from))
+		return;
+	reach_mark(reach, from);
+	do
+	{
+		more = false;
+		for (Size w = 0; w < words; w++)
+		{
+			while (reach->frontier[w] != 0)
+			{
+				int			bit = pg_rightmost_one_pos64(reach->frontier[w]);
+				uint32		id = (uint32) (w * REACH_WORD_BITS + bit);
+				int			n;
+
+				reach->frontier[w] &= ~(UINT64CONST(1) << bit);
+				CHECK_FOR_INTERRUPTS();
+				n = hnswmm_read_neighbors(index, layout, id, 0, list);
+				for (int i = 0; i < n; i++)
+				{
+					if (list[i] >= reach->nnodes)
+						continue;
+					if (reach->links_in != NULL && reach->links_in[list[i]] < PG_UINT8_MAX)
+						reach->links_in[list[i]]++;
+					if (!hnswmm_reached(reach, list[i]))
+					{
+						reach_mark(reach, list[i]);
+						/* an id below this word's is for the next round */
+						more |= list[i] / REACH_WORD_BITS < w;
+					}
+				}
+			}
+		}
+	} while (more);
+	pfree(list);
 }

@@ -31,6 +31,9 @@ typedef struct HnswmmPageGraph
 
 extern void hnswmm_read_node(Relation index, const HnswmmLayout *layout,
 							 uint32 id, HnswmmNodeInfo *info);
+extern Buffer hnswmm_read_node_pinned(Relation index, const HnswmmLayout *layout,
+									  uint32 id, Buffer pinned,
+									  HnswmmNodeInfo *info);
 extern int	hnswmm_read_neighbors(Relation index, const HnswmmLayout *layout,
 								  uint32 id, int level, uint32 *out);
 extern int	hnswmm_read_search_neighbors(Relation index, const HnswmmLayout *layout,
@@ -39,8 +42,10 @@ extern bool hnswmm_replace_neighbors(Relation index, const HnswmmLayout *layout,
 									 uint32 id, int level,
 									 const uint32 *expected, int nexpected,
 									 const uint32 *ids, int n);
+extern void hnswmm_mark_dead(Relation index, const HnswmmLayout *layout,
+							 Buffer buf, const uint32 *ids, int n);
 extern void hnswmm_set_node_flags(Relation index, const HnswmmLayout *layout,
-								  uint32 id, uint8 set, bool clear_tid);
+								  uint32 id, uint8 set);
 extern uint32 hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 								 const float *vec, ItemPointer tid, int *level,
 								 uint8 flags, HnswmmLink link, uint32 after);
@@ -59,6 +64,27 @@ extern void hnswmm_page_graph_use_codes(HnswmmPageGraph *pg,
 										const HnswmmMetaPageData *meta,
 										const float *query);
 extern void hnswmm_page_graph_close(HnswmmPageGraph *pg);
+extern void hnswmm_page_list_store(HnswmmReader *reader, HnswmmListStore *store);
+
+/*
+ * Which nodes a walk through layer-0 neighbour lists reaches (VACUUM keeps
+ * every node in use reachable from the entry point; hnswmm_verify counts
+ * those that are not)
+ */
+typedef struct HnswmmReach
+{
+	uint32		nnodes;			/* ids below this are tracked */
+	uint32		count;			/* nodes reached */
+	uint64	   *reached;		/* bit per node */
+	uint64	   *frontier;		/* reached, list not read yet */
+	uint8	   *links_in;		/* if asked for: links from reached nodes,
+								 * up to 255 */
+} HnswmmReach;
+
+extern void hnswmm_reach_init(HnswmmReach *reach, uint32 nnodes, bool count_links);
+extern bool hnswmm_reached(const HnswmmReach *reach, uint32 id);
+extern void hnswmm_reach_from(Relation index, const HnswmmLayout *layout,
+							  HnswmmReach *reach, uint32 from);
 
 
 #endif							/* HNSWMM_GRAPH_H */

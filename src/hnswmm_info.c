@@ -7,6 +7,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/index.h"
+#include "catalog/pg_class.h"
 #include "commands/defrem.h"
 #include "funcapi.h"
 #include "hnswmm.h"
@@ -20,19 +21,33 @@
 
 /*
  * Open an hnswmm index for inspection, checking the caller may read it;
- * its table is locked in heap_lock first.
+ * its table is locked in heap_lock first.  Only an index with storage of
+ * its own will do: a partitioned index has no file (its partitions'
+ * indexes do).
  */
 Relation
 hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock)
 {
-	Oid			heapoid = IndexGetRelation(indexoid, true);
+	char		relkind = get_rel_relkind(indexoid);
+	Oid			heapoid;
 	Relation	index;
 	AclResult	acl;
 
-	if (!OidIsValid(heapoid))
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("there is no relation with OID %u", indexoid)));
+	if (relkind == RELKIND_PARTITIONED_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partitioned index", get_rel_name(indexoid)),
+				 errdetail("A partitioned index has no storage of its own."),
+				 errhint("Inspect the index of each partition instead.")));
+	if (relkind != RELKIND_INDEX)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an index", get_rel_name(indexoid))));
+	heapoid = IndexGetRelation(indexoid, false);
 	acl = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(heapoid));
@@ -44,6 +59,21 @@ hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock)
 				 errmsg("\"%s\" is not an hnswmm index",
 						RelationGetRelationName(index))));
 	return index;
+}
+
+/*
+ * Close an index opened by hnswmm_open_for_inspection, and let go of its
+ * locks and its table's: the functions read what they need before they
+ * return, and a caller's open transaction should not hold up writers
+ * (hnswmm_verify's ShareLock would) or DDL.
+ */
+void
+hnswmm_close_after_inspection(Relation index, LOCKMODE heap_lock)
+{
+	Oid			heapoid = index->rd_index->indrelid;
+
+	index_close(index, AccessShareLock);
+	UnlockRelationOid(heapoid, heap_lock);
 }
 
 PG_FUNCTION_INFO_V1(hnswmm_index_info);
@@ -85,6 +115,6 @@ hnswmm_index_info(PG_FUNCTION_ARGS)
 	values[11] = CStringGetTextDatum(hnswmm_quantization_name(layout.quantization));
 	values[12] = Int32GetDatum(meta.dimensions > 0 ? layout.code_size : 0);
 	values[13] = Int32GetDatum(meta.ncenters);
-	index_close(index, AccessShareLock);
+	hnswmm_close_after_inspection(index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

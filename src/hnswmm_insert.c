@@ -19,25 +19,6 @@
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 
-/* Neighbour lists on graph pages, for hnswmm_add_links */
-static int
-page_read_list(void *arg, uint32 id, int level, uint32 *out)
-{
-	HnswmmReader *reader = (HnswmmReader *) arg;
-
-	return hnswmm_read_neighbors(reader->index, &reader->layout, id, level, out);
-}
-
-static bool
-page_replace_list(void *arg, uint32 id, int level, const uint32 *expected,
-				  int nexpected, const uint32 *ids, int n)
-{
-	HnswmmReader *reader = (HnswmmReader *) arg;
-
-	return hnswmm_replace_neighbors(reader->index, &reader->layout, id, level,
-									expected, nexpected, ids, n);
-}
-
 /*
  * Drop from the search results what must not be linked: nodes VACUUM has
  * marked dead or deleted.  Returns the new count.
@@ -66,7 +47,9 @@ link_node(HnswmmReader *reader, uint32 id, int top,
 		  HnswmmCandidate **found, int *nfound)
 {
 	uint32	   *chosen = palloc(sizeof(uint32) * reader->layout.m);
-	HnswmmListStore store = {page_read_list, page_replace_list, reader, reader->layout.m};
+	HnswmmListStore store;
+
+	hnswmm_page_list_store(reader, &store);
 
 	for (int l = top; l >= 0; l--)
 	{

@@ -65,6 +65,6 @@ hnswmm_prewarm(PG_FUNCTION_ARGS)
 	}
 	values[0] = Int64GetDatum(graph_blocks * BLCKSZ);
 	values[1] = Int64GetDatum(vector_bytes);
-	index_close(index, AccessShareLock);
+	hnswmm_close_after_inspection(index, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

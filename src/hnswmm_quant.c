@@ -31,6 +31,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "common/hashfn.h"
@@ -158,6 +159,25 @@ hnswmm_check_params(Relation index, int dimensions, const HnswmmParams *params)
 				 errhint("Use quantization = 'binary', or a smaller m.")));
 }
 
+/*
+ * The step between sq8 levels for values in [lo, hi], such that decoding
+ * (lo + step * c in float, c <= 255) stays finite.  The range is taken in
+ * double, since hi - lo overflows a float for values near +-3e38; a range
+ * wider than the float range keeps the levels that fit, and values beyond
+ * the last one get code 255 (the code is an estimate; re-ranking uses the
+ * vector itself).
+ */
+static float
+sq8_step(float lo, float hi)
+{
+	double		range = Min((double) hi - (double) lo, (double) FLT_MAX);
+	float		step = (float) (range / 255.0);
+
+	while (step > 0 && !isfinite(lo + step * 255.0f))
+		step *= 0.99f;
+	return step;
+}
+
 /* 256 levels spread evenly between the vector's smallest and largest value */
 static void
 encode_sq8(const float *vec, int dim, char *code)
@@ -173,12 +193,13 @@ encode_sq8(const float *vec, int dim, char *code)
 		hi = Max(hi, vec[i]);
 	}
 	h.lo = lo;
-	h.step = (hi - lo) / 255.0f;
+	h.step = sq8_step(lo, hi);
 	for (int i = 0; i < dim; i++)
 	{
-		float		level = h.step > 0 ? rintf((vec[i] - lo) / h.step) : 0;
+		double		level = h.step > 0 ?
+			rint(((double) vec[i] - (double) lo) / h.step) : 0;
 
-		c[i] = (uint8) Min(Max(level, 0.0f), 255.0f);
+		c[i] = (uint8) Min(Max(level, 0.0), 255.0);
 	}
 	memcpy(code, &h, sizeof(h));
 }
@@ -422,5 +443,6 @@ hnswmm_code_distance(HnswmmCodeQuery *cq, const char *code)
 	inner = h.f * (2 * set - cq->qsum - h.cs);
 	/* a corrupt center number must not read past the array */
 	term = cq->center_terms[Min(h.center, cq->ncenters - 1)];
-	return cq->l2 ? term + h.a - 2 * inner : -(term + h.a + inner);
+	return hnswmm_ordered_distance(cq->l2 ? term + h.a - 2 * inner :
+								   -(term + h.a + inner));
 }

@@ -9,6 +9,16 @@
  *		vectors.  The executor computes the exact distance of each returned
  *		row from the heap tuple, or, in an index-only scan, from the vector
  *		the scan returns with the row's INCLUDE values (hnswmm_include.c).
+ *
+ * A row's record is read afresh when it is handed out (records read ahead
+ * only ask for heap pages), and in an index-only scan its graph page stays
+ * pinned until the executor asks for the next row.  VACUUM marks nodes
+ * dead under a cleanup lock, so it cannot remove a row's TID, and the heap
+ * pass cannot then mark the row's page all-visible, while the executor
+ * still decides from the visibility map whether that row is visible: the
+ * interlock of nbtree's pins.  Plain scans with an MVCC snapshot need no
+ * pin: a TID that VACUUM frees and an insert reuses meanwhile holds a
+ * tuple that the snapshot does not see.
  */
 #include "postgres.h"
 
@@ -22,6 +32,7 @@
 #include "portability/instr_time.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 typedef struct HnswmmScanOpaqueData
 {
@@ -43,9 +54,11 @@ typedef struct HnswmmScanOpaqueData
 								 * OS page cache) */
 	bool		heap_learned;	/* the first requests told the heuristic */
 	Buffer		vmbuf;			/* visibility map page of the last check */
+	bool		interlock;		/* keep the graph page of each returned row
+								 * pinned (index-only or non-MVCC scans) */
+	Buffer		held;			/* that page, pinned, or InvalidBuffer */
 	HnswmmCandidate *batch;		/* current batch, closest first */
-	HnswmmNodeInfo *infos;		/* records of its first nread nodes */
-	int			nread;
+	int			nread;			/* of the batch, records read ahead */
 	int			nbatch;
 	int			next;			/* next of the batch to return */
 	uint32		chain;			/* next duplicate of the last result */
@@ -64,12 +77,22 @@ hnswmm_beginscan(Relation index, int nkeys, int norderbys)
 	so->chain = HNSWMM_INVALID_NODE;
 	so->done = false;
 	so->vmbuf = InvalidBuffer;
+	so->held = InvalidBuffer;
 	so->ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm scan",
 									ALLOCSET_DEFAULT_SIZES);
 	so->row_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm scan row",
 										ALLOCSET_DEFAULT_SIZES);
 	scan->opaque = so;
 	return scan;
+}
+
+/* Let go of the graph page of the row handed out last */
+static void
+release_held(HnswmmScanOpaque so)
+{
+	if (BufferIsValid(so->held))
+		ReleaseBuffer(so->held);
+	so->held = InvalidBuffer;
 }
 
 void
@@ -83,6 +106,7 @@ hnswmm_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys,
 				scan->numberOfOrderBys * sizeof(ScanKeyData));
+	release_held(so);
 	if (so->started)
 		hnswmm_page_graph_close(&so->pg);
 	MemoryContextReset(so->ctx);
@@ -211,7 +235,7 @@ start_search(IndexScanDesc scan)
 	so->prefetch_heap = heap_prefetch_wanted();
 	so->ef = Max(hnswmm_ef_search, so->rerank);
 	so->batch = palloc(sizeof(HnswmmCandidate) * so->ef);
-	so->infos = palloc(sizeof(HnswmmNodeInfo) * so->ef);
+	so->interlock = scan->xs_want_itup || !IsMVCCSnapshot(scan->xs_snapshot);
 	return true;
 }
 
@@ -359,12 +383,13 @@ next_batch(IndexScanDesc scan)
 }
 
 /*
- * Read the node records of the batch's results up to the (i + 1)-th, and
- * ask for the heap pages of their rows, so that reads of pages not in
- * memory overlap instead of coming one at a time as the executor fetches
- * each row.  The look-ahead covers a LIMIT 10 at once and doubles as the
- * query keeps asking.  What the first requests found tells whether the
- * next scans ask (heap_prefetch_learn).
+ * Ask for the heap pages of the batch's results up to the (i + 1)-th, so
+ * that reads of pages not in memory overlap instead of coming one at a
+ * time as the executor fetches each row.  The look-ahead covers a LIMIT 10
+ * at once and doubles as the query keeps asking.  The records read here
+ * only serve the requests: a row is handed out from its record as it is
+ * then (hand_out).  What the first requests found tells whether the next
+ * scans ask (heap_prefetch_learn).
  */
 static void
 prefetch_results(IndexScanDesc scan, int i)
@@ -372,14 +397,15 @@ prefetch_results(IndexScanDesc scan, int i)
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
 	int			want = Min(so->nbatch, Max(HEAP_PREFETCH_FIRST, 2 * (i + 1)));
 
+	if (!so->prefetch_heap || scan->heapRelation == NULL)
+		return;
 	for (; so->nread < want; so->nread++)
 	{
-		HnswmmNodeInfo *info = &so->infos[so->nread];
+		HnswmmNodeInfo info;
 
 		hnswmm_read_node(scan->indexRelation, &so->layout,
-						 so->batch[so->nread].id, info);
-		if (so->prefetch_heap && scan->heapRelation != NULL)
-			so->heap_missed |= prefetch_heap_page(scan, info);
+						 so->batch[so->nread].id, &info);
+		so->heap_missed |= prefetch_heap_page(scan, &info);
 	}
 	if (so->prefetch_heap && !so->heap_learned)
 	{
@@ -389,19 +415,18 @@ prefetch_results(IndexScanDesc scan, int i)
 }
 
 /*
- * The next node to hand out, with its record: each search result, then the
- * rows of its duplicate chain.  Under strict_order a result closer than one
+ * The next node to hand out: each search result, then the rows of its
+ * duplicate chain (so->chain).  Under strict_order a result closer than one
  * already handed out (found by a later batch) is dropped.
  */
 static bool
-next_node(IndexScanDesc scan, uint32 *id, HnswmmNodeInfo *info)
+next_node(IndexScanDesc scan, uint32 *id)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
 
 	if (so->chain != HNSWMM_INVALID_NODE)
 	{
 		*id = so->chain;
-		hnswmm_read_node(scan->indexRelation, &so->layout, so->chain, info);
 		return true;
 	}
 	for (;;)
@@ -418,9 +443,26 @@ next_node(IndexScanDesc scan, uint32 *id, HnswmmNodeInfo *info)
 		so->last_dist = c.dist;
 		prefetch_results(scan, so->next - 1);
 		*id = c.id;
-		*info = so->infos[so->next - 1];
 		return true;
 	}
+}
+
+/*
+ * Node id's record as it is now, for handing its row out; with the
+ * interlock, its graph page stays pinned until the next row (release_held).
+ */
+static void
+hand_out(IndexScanDesc scan, uint32 id, HnswmmNodeInfo *info)
+{
+	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
+
+	if (!so->interlock)
+	{
+		hnswmm_read_node(scan->indexRelation, &so->layout, id, info);
+		return;
+	}
+	so->held = hnswmm_read_node_pinned(scan->indexRelation, &so->layout, id,
+									   so->held, info);
 }
 
 /*
@@ -450,8 +492,11 @@ hnswmm_gettuple(IndexScanDesc scan, ScanDirection dir)
 	HnswmmNodeInfo info;
 	uint32		id;
 
-	while (next_node(scan, &id, &info))
+	/* the executor is done with the row handed out last */
+	release_held(so);
+	while (next_node(scan, &id))
 	{
+		hand_out(scan, id, &info);
 		so->chain = info.dup_next;
 		if ((info.flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)) ||
 			!ItemPointerIsValid(&info.heaptid))
@@ -471,6 +516,7 @@ hnswmm_endscan(IndexScanDesc scan)
 {
 	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
 
+	release_held(so);
 	if (so->started)
 		hnswmm_page_graph_close(&so->pg);
 	if (BufferIsValid(so->vmbuf))

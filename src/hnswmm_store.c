@@ -1,10 +1,11 @@
 /*
  * hnswmm_store.c
- *		The vector store: mapping an index's segment files read-only,
- *		reading vectors through that mapping or through buffers, and the
- *		"flushed" watermark that says which vectors are in the file.
+ *		The vector store: reading vectors through a mapping of the index's
+ *		files (hnswmm_mapping.c) or through buffers, the metrics' kernels as
+ *		the index applies them, and the "flushed" watermark that says which
+ *		vectors are in the file.
  *
- * Rules (DESIGN.md section 2):
+ * Rules (doc/design.md, section 2):
  * - a vector slot is written once, so a mapped page may be read while
  *	 other backends add slots to it;
  * - a backend reads a vector through the mapping only when its id is below
@@ -12,250 +13,26 @@
  *	 identifier, timeline) says the file is current on this node; all else
  *	 is read through the buffer manager;
  * - never in recovery, never for temporary relations (local buffers);
- * - a mapping is per backend, made lazily, cached across queries, checked
- *	 against the relation's current relfilenode, and unmapped on relcache
- *	 invalidation once no open reader uses it.
- *
- * The segments of one relation are mapped side by side into one reserved
- * range of address space, so block b lives at base + b * BLCKSZ.
+ * - every read through the mapping is checked for a failed page
+ *	 (hnswmm_mapped_read_check) before its bytes are used.
  */
 #include "postgres.h"
 
-#include <fcntl.h>
 #include <math.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "access/xact.h"
 #include "access/xlog.h"
-#include "common/relpath.h"
 #include "distance.h"
+#include "hnswmm_mapping.h"
 #include "hnswmm_store.h"
 #include "miscadmin.h"
-#include "storage/smgr.h"
-#include "utils/inval.h"
-#include "utils/memutils.h"
 #include "utils/rel.h"
 
-#define SEGMENT_BYTES	((Size) RELSEG_SIZE * BLCKSZ)
 #define PAYLOAD_FLOATS	(HNSWMM_PAYLOAD / sizeof(float))
 
 /* Most vector pages one insert flushes on its way out */
 #define FLUSH_BATCH_PAGES	64
-
-struct HnswmmMapping
-{
-	Oid			indexoid;		/* index this maps */
-	RelFileNode node;			/* its relfilenode when mapped */
-	char	   *base;			/* start of the reserved address range */
-	uint32		reserved_segs;	/* segments the range can hold */
-	uint32		mapped_segs;	/* segments [0, mapped_segs) are mapped */
-	int			refcount;		/* open readers */
-	bool		stale;			/* invalidated: unmap when refcount is 0 */
-	HnswmmMapping *next;
-};
-
-static HnswmmMapping *mappings = NULL;
-
-static void
-unmap(HnswmmMapping *map)
-{
-	HnswmmMapping **link;
-
-	for (link = &mappings; *link != NULL; link = &(*link)->next)
-	{
-		if (*link == map)
-		{
-			*link = map->next;
-			break;
-		}
-	}
-	if (map->base != NULL)
-		munmap(map->base, (Size) map->reserved_segs * SEGMENT_BYTES);
-	pfree(map);
-}
-
-static void
-mapping_invalidate(Datum arg, Oid relid)
-{
-	HnswmmMapping *map = mappings;
-
-	while (map != NULL)
-	{
-		HnswmmMapping *next = map->next;
-
-		if (relid == InvalidOid || map->indexoid == relid)
-		{
-			if (map->refcount == 0)
-				unmap(map);
-			else
-				map->stale = true;
-		}
-		map = next;
-	}
-}
-
-/*
- * Readers that an error left open are gone once the top-level transaction
- * ends; forget their references then.
- */
-static void
-mapping_xact_end(XactEvent event, void *arg)
-{
-	HnswmmMapping *map = mappings;
-
-	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
-		event != XACT_EVENT_PARALLEL_COMMIT &&
-		event != XACT_EVENT_PARALLEL_ABORT)
-		return;
-	while (map != NULL)
-	{
-		HnswmmMapping *next = map->next;
-
-		map->refcount = 0;
-		if (map->stale)
-			unmap(map);
-		map = next;
-	}
-}
-
-void
-hnswmm_register_mapping_callback(void)
-{
-	CacheRegisterRelcacheCallback(mapping_invalidate, (Datum) 0);
-	RegisterXactCallback(mapping_xact_end, NULL);
-}
-
-/* Reserve address space for nsegs segments, or return false */
-static bool
-reserve(HnswmmMapping *map, uint32 nsegs)
-{
-	void	   *p = mmap(NULL, (Size) nsegs * SEGMENT_BYTES, PROT_NONE,
-						 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		return false;
-	map->base = p;
-	map->reserved_segs = nsegs;
-	map->mapped_segs = 0;
-	return true;
-}
-
-/* Map segment seg of the relation at its place in the reserved range */
-static bool
-map_segment(HnswmmMapping *map, Relation index, uint32 seg)
-{
-	char	   *path = relpath(RelationGetSmgr(index)->smgr_rnode, MAIN_FORKNUM);
-	char	   *segpath = seg == 0 ? path : psprintf("%s.%u", path, seg);
-	int			fd = open(segpath, O_RDONLY | PG_BINARY);
-	void	   *p;
-
-	if (fd < 0)
-	{
-		elog(DEBUG1, "hnswmm: cannot open \"%s\" for mapping: %m", segpath);
-		return false;
-	}
-	p = mmap(map->base + (Size) seg * SEGMENT_BYTES, SEGMENT_BYTES, PROT_READ,
-			 MAP_SHARED | MAP_FIXED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-	{
-		elog(DEBUG1, "hnswmm: cannot map \"%s\": %m", segpath);
-		return false;
-	}
-	(void) madvise(p, SEGMENT_BYTES, MADV_RANDOM);
-	return true;
-}
-
-/*
- * The mapping of index with every segment up to last_block mapped, with a
- * reference taken, or NULL when vectors must be read through buffers.
- */
-static HnswmmMapping *
-acquire_mapping(Relation index, BlockNumber last_block)
-{
-	RelFileNode node = index->rd_node;
-	uint32		need = last_block / RELSEG_SIZE + 1;
-	HnswmmMapping *map;
-
-	for (map = mappings; map != NULL; map = map->next)
-		if (map->indexoid == RelationGetRelid(index))
-			break;
-
-	if (map != NULL && (map->stale || !RelFileNodeEquals(map->node, node) ||
-						need > map->reserved_segs))
-	{
-		if (map->refcount > 0)
-			return NULL;		/* in use by an open scan: use buffers */
-		unmap(map);
-		map = NULL;
-	}
-	if (map == NULL)
-	{
-		map = MemoryContextAllocZero(TopMemoryContext, sizeof(HnswmmMapping));
-		map->indexoid = RelationGetRelid(index);
-		map->node = node;
-		if (!reserve(map, Max(need * 2, 4)))
-		{
-			pfree(map);
-			return NULL;
-		}
-		map->next = mappings;
-		mappings = map;
-	}
-	while (map->mapped_segs < need)
-	{
-		if (!map_segment(map, index, map->mapped_segs))
-			return NULL;
-		map->mapped_segs++;
-	}
-	map->refcount++;
-	return map;
-}
-
-static void
-release_mapping(HnswmmMapping *map)
-{
-	if (map->refcount > 0)
-		map->refcount--;
-	if (map->stale && map->refcount == 0)
-		unmap(map);
-}
-
-/*
- * May this backend read vectors of this index through the mapping now?
- */
-bool
-hnswmm_mapping_usable(Relation index, const HnswmmMetaPageData *meta)
-{
-	if (RelationUsesLocalBuffers(index) || RecoveryInProgress())
-		return false;
-	return meta->flushed > 0 && hnswmm_stamp_matches(index, meta);
-}
-
-/*
- * Does the metapage's stamp say that the file holds what the watermark
- * claims, on this node and for this very file?  Not after a promotion (new
- * timeline), a restore or pg_upgrade (new system), nor in a copy of the
- * file made by CREATE DATABASE or ALTER INDEX SET TABLESPACE (another
- * relfilenode), which may lag its buffers until a checkpoint.
- */
-bool
-hnswmm_stamp_matches(Relation index, const HnswmmMetaPageData *meta)
-{
-	return meta->stamp_sysid == GetSystemIdentifier() &&
-		meta->stamp_tli == GetWALInsertionTimeLine() &&
-		RelFileNodeEquals(meta->stamp_node, index->rd_node);
-}
-
-/* Stamp the metapage for this node and file (not in recovery) */
-void
-hnswmm_stamp(Relation index, HnswmmMetaPage meta)
-{
-	meta->stamp_sysid = GetSystemIdentifier();
-	meta->stamp_tli = GetWALInsertionTimeLine();
-	meta->stamp_node = index->rd_node;
-}
 
 void
 hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel, bool *negate)
@@ -286,7 +63,7 @@ hnswmm_query_distance(HnswmmKernel kernel, bool negate,
 {
 	float		d = kernel(a, b, n);
 
-	return negate ? -d : d;
+	return hnswmm_ordered_distance(negate ? -d : d);
 }
 
 /*
@@ -301,7 +78,7 @@ hnswmm_prepare_vector(HnswmmMetric metric, const float *in, float *out, int dim)
 	memcpy(out, in, dim * sizeof(float));
 	if (metric != HNSWMM_METRIC_COSINE)
 		return true;
-	norm = sqrt((double) hm_norm_squared(in, dim));
+	norm = sqrt(hm_norm_squared_double(in, dim));
 	if (norm == 0.0 || isnan(norm))
 		return false;
 	for (int i = 0; i < dim; i++)
@@ -351,13 +128,11 @@ reader_map(HnswmmReader *reader, uint32 below)
 {
 	if (below == 0)
 		return;
-	reader->map = acquire_mapping(reader->index,
-								  last_vector_block(&reader->layout, below));
-	if (reader->map != NULL)
-	{
-		reader->base = reader->map->base;
+	reader->map = hnswmm_mapping_acquire(reader->index,
+										 last_vector_block(&reader->layout, below),
+										 &reader->base, &reader->mapped_blocks);
+	if (reader->map != 0)
 		reader->mapped_below = below;
-	}
 }
 
 void
@@ -379,7 +154,7 @@ hnswmm_reader_open_build(HnswmmReader *reader, Relation index,
 {
 	reader_init(reader, index, layout);
 	reader_map(reader, nnodes);
-	if (nnodes > 0 && reader->map == NULL)
+	if (nnodes > 0 && reader->map == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not map the vectors of index \"%s\"",
@@ -389,9 +164,9 @@ hnswmm_reader_open_build(HnswmmReader *reader, Relation index,
 void
 hnswmm_reader_close(HnswmmReader *reader)
 {
-	if (reader->map != NULL)
-		release_mapping(reader->map);
-	reader->map = NULL;
+	if (reader->map != 0)
+		hnswmm_mapping_release(reader->map);
+	reader->map = 0;
 	reader->base = NULL;
 	reader->mapped_below = 0;
 }
@@ -424,7 +199,10 @@ for_each_piece(HnswmmReader *reader, uint32 id, int nfloats, PieceFn fn, void *a
 		int			n = Min(dim - done, (int) PAYLOAD_FLOATS - skip);
 
 		if (id < reader->mapped_below)
+		{
 			fn(arg, mapped_payload(reader, blkno) + skip, done, n);
+			hnswmm_mapped_read_check(reader->index);
+		}
 		else
 		{
 			Buffer		buf = ReadBuffer(reader->index, blkno);
@@ -489,7 +267,8 @@ hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
 	if (first < dim)
 		d += reader->kernel(query + first, hnswmm_mapped_rest(vec, first),
 							dim - first);
-	return reader->negate ? -d : d;
+	hnswmm_mapped_read_check(reader->index);
+	return hnswmm_ordered_distance(reader->negate ? -d : d);
 }
 
 /* Ask the kernel to read the mapped bytes [start, end) ahead */
@@ -530,8 +309,7 @@ int64
 hnswmm_reader_willneed_blocks(HnswmmReader *reader, BlockNumber first,
 							  BlockNumber n)
 {
-	if (reader->map == NULL || n == 0 ||
-		first + n > reader->map->mapped_segs * (BlockNumber) RELSEG_SIZE)
+	if (reader->map == 0 || n == 0 || first + n > reader->mapped_blocks)
 		return 0;
 	advise_willneed(reader->base + (Size) first * BLCKSZ,
 					reader->base + (Size) (first + n) * BLCKSZ);
@@ -551,7 +329,7 @@ hnswmm_reader_distance(HnswmmReader *reader, const float *query, uint32 id)
 	d.query = query;
 	d.sum = 0;
 	for_each_piece(reader, id, reader->layout.dimensions, distance_piece, &d);
-	return reader->negate ? -d.sum : d.sum;
+	return hnswmm_ordered_distance(reader->negate ? -d.sum : d.sum);
 }
 
 static void

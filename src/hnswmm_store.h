@@ -7,9 +7,11 @@
 #ifndef HNSWMM_STORE_H
 #define HNSWMM_STORE_H
 
-#include "hnswmm.h"
+#include <math.h>
 
-typedef struct HnswmmMapping HnswmmMapping;
+#include "hnswmm.h"
+#include "hnswmm_mapping.h"
+#include "utils/float.h"
 
 /* Sum of a kernel over a piece of a vector */
 typedef float (*HnswmmKernel) (const float *a, const float *b, int n);
@@ -20,9 +22,10 @@ typedef struct HnswmmReader
 	HnswmmLayout layout;
 	HnswmmKernel kernel;		/* distance kernel of the metric */
 	bool		negate;			/* inner-product metrics order by -sum */
-	HnswmmMapping *map;			/* NULL: read everything through buffers */
+	HnswmmMappingRef map;		/* 0: read everything through buffers */
 	uint32		mapped_below;	/* ids below this are read through map */
 	char	   *base;			/* address of block 0 in the mapping */
+	BlockNumber mapped_blocks;	/* blocks [0, mapped_blocks) are mapped */
 	float	   *scratch;		/* one vector, for distances between nodes */
 } HnswmmReader;
 
@@ -55,6 +58,16 @@ hnswmm_mapped_rest(const float *vec, int first)
 	return (const float *) (end + (BLCKSZ - HNSWMM_PAYLOAD));
 }
 
+/*
+ * A distance as searches compare it: NaN (inf - inf in an inner product of
+ * huge values) as +infinity, so that heaps and comparisons stay ordered
+ */
+static inline float
+hnswmm_ordered_distance(float d)
+{
+	return unlikely(isnan(d)) ? get_float4_infinity() : d;
+}
+
 extern float hnswmm_query_distance(HnswmmKernel kernel, bool negate,
 								   const float *a, const float *b, int n);
 extern void hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel,
@@ -62,8 +75,6 @@ extern void hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel,
 extern bool hnswmm_prepare_vector(HnswmmMetric metric, const float *in,
 								  float *out, int dim);
 
-extern bool hnswmm_mapping_usable(Relation index, const HnswmmMetaPageData *meta);
 extern void hnswmm_advance_flushed(Relation index);
-extern void hnswmm_register_mapping_callback(void);
 
 #endif							/* HNSWMM_STORE_H */

@@ -5,7 +5,18 @@
  *		bad page headers, neighbour ids out of range, links to deleted
  *		nodes, broken duplicate chains, upper records outside their page,
  *		vector slots past the watermark, an entry point that is not on the
- *		top layer, heap TIDs that do not exist.  Returns what it checked.
+ *		top layer, heap TIDs that do not exist.  Returns what it checked,
+ *		and how many nodes in use a walk from the entry point through
+ *		neighbour lists does not reach (not corruption: the ring still
+ *		reaches them, and VACUUM links them again).
+ *
+ * On a primary the table's ShareLock keeps writers out.  On a hot standby
+ * replay goes on while the checker reads: it adds nodes and links them,
+ * and replays VACUUM.  Everything is bounded by the node count read at the
+ * start, ids appended since are not checked, a doubt that replay may
+ * explain (a TID just removed, an id just appended) is settled by reading
+ * again, and the ring, which replay rewrites while it would be walked, is
+ * not walked there.
  */
 #include "postgres.h"
 
@@ -30,10 +41,13 @@ typedef struct VerifyState
 	HnswmmLayout layout;
 	uint8	   *flags;			/* flags of every node */
 	uint8	   *levels;			/* top layer of every node */
+	bool	   *in_use;			/* graph node with a live row in its chain */
+	bool		replaying;		/* a hot standby: replay goes on */
 	int64		links;
 	int64		duplicates;
 	int64		deleted;
 	int64		live;
+	int64		unreachable;
 } VerifyState;
 
 static void pg_attribute_noreturn()
@@ -64,6 +78,20 @@ read_page(VerifyState *vs, BlockNumber blkno, uint16 type)
 	return buf;
 }
 
+/*
+ * An id at or past the node count read at the start: appended since (on a
+ * standby, by replay), or out of range
+ */
+static void
+check_new_id(VerifyState *vs, uint32 id, uint32 linked, const char *fmt)
+{
+	HnswmmMetaPageData now;
+
+	hnswmm_get_meta(vs->index, &now);
+	if (linked >= now.nnodes)
+		corrupt(vs, fmt, id);
+}
+
 static void
 check_neighbors(VerifyState *vs, uint32 id, const uint32 *ids, uint32 n, uint32 cap)
 {
@@ -72,7 +100,7 @@ check_neighbors(VerifyState *vs, uint32 id, const uint32 *ids, uint32 n, uint32 
 	for (uint32 i = 0; i < n; i++)
 	{
 		if (ids[i] >= vs->meta.nnodes)
-			corrupt(vs, "node %u links a neighbour id out of range", id);
+			check_new_id(vs, id, ids[i], "node %u links a neighbour id out of range");
 		vs->links++;
 	}
 }
@@ -94,6 +122,14 @@ check_heap_tid(VerifyState *vs, uint32 id, ItemPointer tid)
 	ok = off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) &&
 		ItemIdIsUsed(PageGetItemId(page, off));
 	UnlockReleaseBuffer(buf);
+	if (!ok && vs->replaying)
+	{
+		HnswmmNodeInfo info;
+
+		/* replay of a VACUUM may have removed the row since */
+		hnswmm_read_node(vs->index, &vs->layout, id, &info);
+		ok = (info.flags & (HNSWMM_NODE_DEAD | HNSWMM_NODE_DELETED)) != 0;
+	}
 	if (!ok)
 		corrupt(vs, "node %u points to a heap tuple that does not exist", id);
 }
@@ -135,9 +171,10 @@ check_node(VerifyState *vs, uint32 id, const HnswmmNode *node)
 		corrupt(vs, "node %u has invalid flags or layer", id);
 	vs->flags[id] = node->flags;
 	vs->levels[id] = node->level;
-	if (node->dup_next != HNSWMM_INVALID_NODE &&
-		(node->dup_next >= vs->meta.nnodes || node->dup_next == id))
+	if (node->dup_next == id)
 		corrupt(vs, "node %u has a duplicate chain link out of range", id);
+	if (node->dup_next != HNSWMM_INVALID_NODE && node->dup_next >= vs->meta.nnodes)
+		check_new_id(vs, id, node->dup_next, "node %u has a duplicate chain link out of range");
 	if (node->flags & HNSWMM_NODE_DUPLICATE)
 	{
 		vs->duplicates++;
@@ -161,6 +198,8 @@ check_node(VerifyState *vs, uint32 id, const HnswmmNode *node)
 		vs->live++;
 		check_heap_tid(vs, id, (ItemPointer) &node->heaptid);
 	}
+	vs->in_use[id] = !(node->flags & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE)) &&
+		(!(node->flags & HNSWMM_NODE_DEAD) || node->dup_next != HNSWMM_INVALID_NODE);
 }
 
 /* Pass 2: nothing in use links a deleted node, chains hold duplicates */
@@ -183,6 +222,9 @@ check_links(VerifyState *vs, uint32 id, const HnswmmNode *node)
 
 		for (int i = 0; i < n; i++)
 		{
+			/* pass 1 checked the range; an id appended since is not known */
+			if (ids[i] >= vs->meta.nnodes)
+				continue;
 			if (vs->flags[ids[i]] & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE))
 				corrupt(vs, "node %u links a deleted or duplicate node", id);
 			if (vs->levels[ids[i]] < l)
@@ -193,9 +235,13 @@ check_links(VerifyState *vs, uint32 id, const HnswmmNode *node)
 	{
 		HnswmmNodeInfo info;
 
-		if (!(vs->flags[d] & HNSWMM_NODE_DUPLICATE) || ++steps > vs->meta.nnodes)
+		if (++steps > vs->meta.nnodes)
 			corrupt(vs, "the duplicate chain of node %u is broken", id);
 		hnswmm_read_node(vs->index, &vs->layout, d, &info);
+		/* a row appended since is pushed onto the chain's head */
+		if (d < vs->meta.nnodes ? !(vs->flags[d] & HNSWMM_NODE_DUPLICATE) :
+			!(info.flags & HNSWMM_NODE_DUPLICATE))
+			corrupt(vs, "the duplicate chain of node %u is broken", id);
 		d = info.dup_next;
 	}
 	pfree(ids);
@@ -238,6 +284,42 @@ check_ring(VerifyState *vs)
 	if (steps != graph_nodes)
 		corrupt(vs, "the ring misses graph nodes: it passes %u of them", steps);
 	pfree(seen);
+}
+
+/*
+ * The entry point is a graph node in use on the top layer.  On a standby,
+ * replay may have moved it (and deleted the old one) since the start.
+ */
+static void
+check_entry_point(VerifyState *vs)
+{
+	uint32		entry = vs->meta.entry_node;
+	HnswmmMetaPageData now;
+
+	if (entry == HNSWMM_INVALID_NODE)
+		return;
+	if (!(vs->flags[entry] & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE)) &&
+		vs->levels[entry] == vs->meta.entry_level)
+		return;
+	hnswmm_get_meta(vs->index, &now);
+	if (vs->replaying && now.entry_node != entry)
+		return;
+	corrupt(vs, "the entry point %u is deleted or not on the top layer", entry);
+}
+
+/* Nodes in use that a walk through neighbour lists does not reach */
+static void
+count_unreachable(VerifyState *vs)
+{
+	HnswmmReach reach;
+
+	if (vs->meta.entry_node == HNSWMM_INVALID_NODE)
+		return;
+	hnswmm_reach_init(&reach, vs->meta.nnodes, false);
+	hnswmm_reach_from(vs->index, &vs->layout, &reach, vs->meta.entry_node);
+	for (uint32 id = 0; id < vs->meta.nnodes; id++)
+		if (vs->in_use[id] && !hnswmm_reached(&reach, id))
+			vs->unreachable++;
 }
 
 /* Vector slots of ids below the watermark lie below their pages' pd_lower */
@@ -352,43 +434,46 @@ hnswmm_verify(PG_FUNCTION_ARGS)
 {
 	VerifyState vs;
 	TupleDesc	tupdesc;
-	Datum		values[5];
-	bool		nulls[5] = {0};
+	Datum		values[6];
+	bool		nulls[6] = {0};
 	LOCKMODE	heap_lock;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	memset(&vs, 0, sizeof(vs));
+
 	/*
 	 * ShareLock on the table, like amcheck's parent check: no writers.  A
-	 * hot standby has no writers but replay and refuses that lock.
+	 * hot standby has no writers but replay and refuses that lock.  Both
+	 * locks are let go at the end, not held to the end of the transaction.
 	 */
-	heap_lock = RecoveryInProgress() ? AccessShareLock : ShareLock;
+	vs.replaying = RecoveryInProgress();
+	heap_lock = vs.replaying ? AccessShareLock : ShareLock;
 	vs.index = hnswmm_open_for_inspection(PG_GETARG_OID(0), heap_lock);
-	vs.heap = table_open(IndexGetRelation(RelationGetRelid(vs.index), false),
-						 heap_lock);
+	vs.heap = table_open(vs.index->rd_index->indrelid, NoLock);
 	vs.heap_blocks = RelationGetNumberOfBlocks(vs.heap);
 	check_meta(&vs);
 	if (vs.meta.nnodes > 0)
 	{
 		vs.flags = palloc0(vs.meta.nnodes);
 		vs.levels = palloc0(vs.meta.nnodes);
+		vs.in_use = palloc0(vs.meta.nnodes);
 		for_each_node(&vs, check_node);
 		for_each_node(&vs, check_links);
-		check_ring(&vs);
+		if (!vs.replaying)
+			check_ring(&vs);
 		check_vectors(&vs);
-		if (vs.meta.entry_node != HNSWMM_INVALID_NODE &&
-			((vs.flags[vs.meta.entry_node] & (HNSWMM_NODE_DELETED | HNSWMM_NODE_DUPLICATE)) ||
-			 vs.levels[vs.meta.entry_node] != vs.meta.entry_level))
-			corrupt(&vs, "the entry point %u is deleted or not on the top layer",
-					vs.meta.entry_node);
+		check_entry_point(&vs);
+		count_unreachable(&vs);
 	}
 	values[0] = Int64GetDatum(vs.meta.nnodes);
 	values[1] = Int64GetDatum(vs.live);
 	values[2] = Int64GetDatum(vs.deleted);
 	values[3] = Int64GetDatum(vs.duplicates);
 	values[4] = Int64GetDatum(vs.links);
-	table_close(vs.heap, heap_lock);
-	index_close(vs.index, AccessShareLock);
+	values[5] = Int64GetDatum(vs.unreachable);
+	table_close(vs.heap, NoLock);
+	hnswmm_close_after_inspection(vs.index, heap_lock);
+	/* (the SQL function of version 0.1.0 has no column unreachable) */
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -142,8 +142,9 @@ invalid_syntax(const char *lit, const char *detail)
 
 /*
  * Parse one element at *p (leading whitespace allowed) and advance *p past
- * it.  Like float4in, a value that overflows to infinity or underflows to
- * zero is out of range; a denormal value is accepted.
+ * it.  A value that overflows to infinity is out of range, as in float4in;
+ * one that underflows reads as a (signed) zero or a denormal, as pgvector
+ * reads it, so that files and clients made for pgvector load unchanged.
  */
 static float
 parse_element(const char **p, const char *lit)
@@ -158,7 +159,7 @@ parse_element(const char **p, const char *lit)
 	value = strtof(start, &end);
 	if (end == start)
 		invalid_syntax(lit, NULL);
-	if (errno == ERANGE && (isinf(value) || value == 0.0f))
+	if (errno == ERANGE && isinf(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("\"%s\" is out of range for type vector",
@@ -353,7 +354,10 @@ vector(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(v);
 }
 
-/* A double narrowed to float, with the overflow checks of the float4 cast */
+/*
+ * A double narrowed to float: overflow is an error, as in the float4 cast;
+ * underflow gives a (signed) zero, as text input does
+ */
 static float
 double_to_element(double d)
 {
@@ -361,8 +365,6 @@ double_to_element(double d)
 
 	if (isinf(f) && !isinf(d))
 		float_overflow_error();
-	if (f == 0.0f && d != 0.0)
-		float_underflow_error();
 	return f;
 }
 
@@ -378,7 +380,8 @@ array_element_to_float(Datum d, Oid elemtype)
 		case FLOAT8OID:
 			return double_to_element(DatumGetFloat8(d));
 		case NUMERICOID:
-			return DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
+			/* through double, so that underflow reads as zero here too */
+			return double_to_element(DatumGetFloat8(DirectFunctionCall1(numeric_float8, d)));
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -501,14 +504,14 @@ cosine_distance(PG_FUNCTION_ARGS)
 {
 	Vector	   *a = PG_GETARG_VECTOR_P(0);
 	Vector	   *b = PG_GETARG_VECTOR_P(1);
-	float		ab;
-	float		aa;
-	float		bb;
+	double		ab;
+	double		aa;
+	double		bb;
 	double		similarity;
 
 	check_same_dim(a, b);
 	hm_cosine_terms(a->x, b->x, a->dim, &ab, &aa, &bb);
-	similarity = (double) ab / sqrt((double) aa * (double) bb);
+	similarity = ab / sqrt(aa * bb);
 	/* rounding can step outside [-1, 1]; NaN stays NaN */
 	if (similarity > 1.0)
 		similarity = 1.0;
@@ -546,11 +549,7 @@ vector_dims(PG_FUNCTION_ARGS)
 static double
 norm_double(const Vector *v)
 {
-	double		sum = 0.0;
-
-	for (int i = 0; i < v->dim; i++)
-		sum += (double) v->x[i] * (double) v->x[i];
-	return sqrt(sum);
+	return sqrt(hm_norm_squared_double(v->x, v->dim));
 }
 
 PG_FUNCTION_INFO_V1(vector_norm);

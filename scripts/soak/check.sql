@@ -5,6 +5,18 @@ VACUUM soak;
 VACUUM soak;
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
+
+-- after VACUUM every live row is its own top-1 at the default ef_search,
+-- and hnswmm_verify finds every node reachable through neighbour lists
+SELECT 'every row its own top-1 at the default ef_search', found = total,
+       found || ' of ' || total || ' rows find themselves'
+FROM (SELECT count(*) FILTER (WHERE (SELECT i.id FROM soak i ORDER BY i.emb <-> o.emb LIMIT 1) = o.id) AS found,
+             count(*) AS total
+      FROM soak o) s;
+SELECT 'no node unreachable through neighbour lists', unreachable = 0,
+       unreachable || ' unreachable of ' || live || ' live nodes'
+FROM hnswmm_verify('soak_idx');
+
 SET hnswmm.ef_search = 1000;
 SET hnswmm.iterative_scan = relaxed_order;
 SET hnswmm.max_scan_tuples = 1000000;

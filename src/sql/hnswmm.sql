@@ -53,11 +53,14 @@ CREATE FUNCTION hnswmm_prewarm(index regclass,
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
+-- Locks the table against writers while it runs: not for PUBLIC (grant
+-- EXECUTE to the roles that check indexes, as with amcheck)
 CREATE FUNCTION hnswmm_verify(index regclass,
 	OUT nodes bigint, OUT live bigint, OUT deleted bigint,
-	OUT duplicates bigint, OUT links bigint)
+	OUT duplicates bigint, OUT links bigint, OUT unreachable bigint)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+REVOKE EXECUTE ON FUNCTION hnswmm_verify(regclass) FROM PUBLIC;
 
 CREATE FUNCTION hnswmm_distance_kernels(OUT name text, OUT supported boolean,
 	OUT in_use boolean, OUT max_relative_error float8)

@@ -577,16 +577,26 @@ hm_l1(const float *a, const float *b, int n)
 	return s;
 }
 
+double
+hm_norm_squared_double(const float *a, int n)
+{
+	double		s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += (double) a[i] * a[i];
+	return s;
+}
+
 void
 hm_cosine_terms(const float *a, const float *b, int n,
-				float *ab, float *aa, float *bb)
+				double *ab, double *aa, double *bb)
 {
 	*ab = *aa = *bb = 0;
 	for (int i = 0; i < n; i++)
 	{
-		*ab += a[i] * b[i];
-		*aa += a[i] * a[i];
-		*bb += b[i] * b[i];
+		*ab += (double) a[i] * b[i];
+		*aa += (double) a[i] * a[i];
+		*bb += (double) b[i] * b[i];
 	}
 }
 
@@ -648,7 +658,7 @@ DirectFunctionCall1Coll(PGFunction func, Oid collation, Datum arg1)
 }
 
 Datum
-numeric_float4(PG_FUNCTION_ARGS)
+numeric_float8(PG_FUNCTION_ARGS)
 {
-	UNREACHED("numeric_float4");
+	UNREACHED("numeric_float8");
 }

@@ -1,7 +1,7 @@
 -- pgTAP: the catalog entries of the hnswmm access method (src/sql/hnswmm.sql).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS hnswmm;
-SELECT plan(29);
+SELECT plan(32);
 
 SELECT ok(EXISTS (SELECT 1 FROM pg_am WHERE amname = 'hnswmm' AND amtype = 'i'),
 		  'hnswmm is an index access method');
@@ -54,6 +54,18 @@ SELECT is_strict('hnswmm_index_info', ARRAY['regclass'], 'hnswmm_index_info is s
 SELECT is_strict('hnswmm_verify', ARRAY['regclass'], 'hnswmm_verify is strict');
 SELECT volatility_is('hnswmm_verify', ARRAY['regclass'], 'volatile',
 					 'hnswmm_verify is volatile: it reads the index as it is now');
+-- hnswmm_verify locks the table against writers while it runs: not for
+-- PUBLIC; the other inspection functions are
+SELECT function_privs_are('hnswmm_verify', ARRAY['regclass'], 'public', ARRAY[]::text[],
+						  'PUBLIC may not execute hnswmm_verify');
+SELECT function_privs_are('hnswmm_index_info', ARRAY['regclass'], 'public', ARRAY['EXECUTE'],
+						  'PUBLIC may execute hnswmm_index_info');
+SELECT is((SELECT array_agg(o.parameter_name::text ORDER BY o.ordinal_position)
+		   FROM information_schema.parameters o
+		   JOIN information_schema.routines r USING (specific_schema, specific_name)
+		   WHERE r.routine_name = 'hnswmm_verify' AND o.parameter_mode = 'OUT'),
+		  ARRAY['nodes', 'live', 'deleted', 'duplicates', 'links', 'unreachable'],
+		  'hnswmm_verify returns nodes, live, deleted, duplicates, links and unreachable');
 SELECT function_returns('hnswmm_prewarm', ARRAY['regclass'], 'record',
 						'hnswmm_prewarm(regclass) returns a record');
 SELECT is_strict('hnswmm_prewarm', ARRAY['regclass'], 'hnswmm_prewarm is strict');

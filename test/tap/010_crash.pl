@@ -353,7 +353,8 @@ sub exact_point
 	my $gave_up = sub { $s->{run}->pump_nb; $s->{stdout} =~ /statement done/ };
 	ok(gdb_wait_hit($g, 30, $gave_up), "$label: the backend stopped at $location")
 	  or diag("gdb: $g->{out}\n$g->{err}\nthe crash points name functions of src/: update them when the code changes");
-	ok(gdb_finish($g), "$label: the backend stopped again when $location returned") if $finish;
+	ok(gdb_finish($g), "$label: the backend stopped again when $location returned")
+	  or diag("gdb: $g->{out}\n$g->{err}") if $finish;
 	$node->safe_psql('postgres', 'INSERT INTO flush VALUES (1)');
 	crash_and_restart($label, on_killed => sub { gdb_end($g) });
 	eval { $s->quit };
@@ -402,7 +403,7 @@ SKIP:
 
 	delete_some(60);
 	exact_point('VACUUM marking nodes dead', 'VACUUM t;',
-		'hnswmm_set_node_flags', 'ignore 1 20');
+		'after hnswmm_mark_dead');
 	delete_some(60);
 	exact_point('VACUUM repairing neighbour lists', 'VACUUM t;',
 		'hnswmm_replace_neighbors', 'ignore 1 10');

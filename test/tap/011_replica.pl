@@ -3,7 +3,9 @@
 #   deletes and VACUUMs: after catching up it answers the same top 10 as
 #   the primary, finds every row, and hnswmm_verify passes on it; while
 #   the primary writes, every answer on the standby equals the exact
-#   answer of the same snapshot (a standby reads through buffers).
+#   answer of the same snapshot (a standby reads through buffers), and
+#   hnswmm_verify on the standby passes while replay adds nodes, links
+#   them and replays VACUUM under it.
 # - The standby promoted: correct answers at once, inserts are found,
 #   hnswmm_verify passes, and the flushed watermark, stamped by the old
 #   primary, is restamped and advances.
@@ -99,6 +101,7 @@ my $insert = script('insert',
 	"INSERT INTO t SELECT n, tv(n) FROM nextval('t_seq') n;\n\\sleep 20 ms\n");
 my $delete = script('delete',
 	"DELETE FROM t WHERE id = (SELECT min(id) FROM t WHERE id > 600);\n\\sleep 20 ms\n");
+my $vacuum = script('vacuum', "VACUUM t;\n\\sleep 100 ms\n");
 
 sub start_pgbench
 {
@@ -106,23 +109,31 @@ sub start_pgbench
 	my %p = (out => '', err => '');
 	$p{h} = IPC::Run::start(
 		[ 'pgbench', '-n', '-c', '3', '-j', '3', '-t', $transactions, '-h', $node->host,
-		  '-p', $node->port, '-f', "$insert\@2", '-f', "$delete\@1", 'postgres' ],
+		  '-p', $node->port, '-f', "$insert\@4", '-f', "$delete\@2", '-f', "$vacuum\@1", 'postgres' ],
 		'>', \$p{out}, '2>', \$p{err});
 	return \%p;
 }
 
 my $bench = start_pgbench($primary, 150);
-my ($rounds, $exact) = (0, 0);
+my ($rounds, $exact, $verified) = (0, 0, 0);
+my @verify_errors;
 while ($bench->{h}->pumpable)
 {
 	$rounds++;
 	$exact++ if index_vs_exact($standby, 'postgres', 't', 10, map { $_ * 101 + $rounds } 1 .. 5) == 5;
+	for (1 .. 5)
+	{
+		my ($ret, $out, $err) = $standby->psql('postgres', "SELECT nodes FROM hnswmm_verify('t_idx')");
+		$ret == 0 ? $verified++ : push @verify_errors, $err;
+	}
 	$bench->{h}->pump_nb;
 }
 $bench->{h}->finish;
 like($bench->{out}, qr/number of failed transactions: 0/, 'the primary wrote rows meanwhile');
 cmp_ok($rounds, '>=', 2, "the standby answered $rounds rounds of queries meanwhile");
 is($exact, $rounds, 'every answer on the standby during replay was the exact answer');
+is(scalar(@verify_errors), 0, "hnswmm_verify on the standby passed all $verified times during replay")
+  or diag(join("\n", @verify_errors[0 .. ($#verify_errors < 4 ? $#verify_errors : 4)]));
 
 $primary->safe_psql('postgres', 'VACUUM t');
 $primary->wait_for_catchup($standby);

@@ -274,8 +274,10 @@ for my $c (@cases)
 $node->safe_psql('postgres', q{
 	CREATE INDEX idx_bincode ON t USING hnswmm (emb) WITH (m = 4, ef_construction = 32, quantization = 'binary');
 	CREATE INDEX idx_incsize ON t USING hnswmm (emb) INCLUDE (id) WITH (m = 4, ef_construction = 32);
+	CREATE TABLE tc AS SELECT * FROM t;
+	CREATE INDEX idx_cut ON tc USING hnswmm (emb) WITH (m = 4, ef_construction = 32);
 });
-for my $name ('bincode', 'incsize')
+for my $name ('bincode', 'incsize', 'cut')
 {
 	$path{$name} = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('idx_$name')");
 	is($node->safe_psql('postgres', "SELECT live FROM hnswmm_verify('idx_$name')"), '450',
@@ -293,7 +295,38 @@ is(read_u16($path{bincode}, $code + 12), 0, "node 5's code names center 0");
 set_u16($path{bincode}, $code + 12, 3);
 is(read_u32($path{incsize}, PAGE_HEADER + 96), 12, 'INCLUDE (id) takes 12 bytes a slot: a null byte and a bigint, padded');
 set_u32($path{incsize}, PAGE_HEADER + 96, 4);
+
+# A node that no layer-0 list links any more: not corruption (the ring
+# still reaches it), but hnswmm_verify counts it unreachable, and VACUUM
+# links it again.  Node 20's incoming links are taken out of every list.
+my $lcut = layout($path{cut});
+my $cut = 20;
+my $links_taken = 0;
+for my $id (0 .. $lcut->{nnodes} - 1)
+{
+	my $n = read_node($path{cut}, $lcut, $id);
+	my @kept = grep { $_ != $cut } @{ $n->{neighbors} };
+	next if @kept == @{ $n->{neighbors} };
+	$links_taken++;
+	my $off = node_offset($lcut, $id);
+	set_u16($path{cut}, $off + 8, scalar(@kept));
+	rw($path{cut}, $off + NODE_HEADER, 4 * @{ $n->{neighbors} },
+		pack('V*', @kept, (0xFFFFFFFF) x (@{ $n->{neighbors} } - @kept)));
+}
+cmp_ok($links_taken, '>', 0, "$links_taken lists linked node $cut; none does now");
 $node->start;
+my ($live, $unreachable) = split / /,
+  $node->safe_psql('postgres', "SELECT live || ' ' || unreachable FROM hnswmm_verify('idx_cut')");
+is($live, 450, 'hnswmm_verify passes on the index whose node lost its incoming links');
+cmp_ok($unreachable, '>=', 1, "hnswmm_verify counts $unreachable nodes unreachable (node $cut, "
+	  . 'and those reached only through it)');
+$node->safe_psql('postgres', 'VACUUM tc');
+is($node->safe_psql('postgres', "SELECT live || ' ' || unreachable FROM hnswmm_verify('idx_cut')"),
+	'450 0', 'after VACUUM no node is unreachable');
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET enable_bitmapscan = off;
+	SELECT count(*) FILTER (WHERE (SELECT i.id FROM tc i ORDER BY i.emb <-> o.emb LIMIT 1) = o.id)
+	FROM tc o}), '450', 'every row is its own top-1 after VACUUM');
 for my $d ([ 'bincode', qr/the code of node 5 names a center the metapage does not have/ ],
 	[ 'incsize', qr/the metapage keeps 4 bytes of INCLUDE values, not what the columns need/ ])
 {

@@ -6,6 +6,10 @@
 #     DEFINER, every C function lives in the extension's own library, and a
 #     function that returns `internal` also takes it (so SQL cannot call
 #     it with a made-up value).
+#   - hnswmm_verify is not for PUBLIC (it locks the table against writers
+#     while it runs, as amcheck's checks do): a role needs EXECUTE granted;
+#     and it lets go of its locks when it returns, so that a reader's open
+#     transaction does not block writers.
 #   - hnswmm_index_info, hnswmm_verify and hnswmm_prewarm need SELECT on the index's table:
 #     a role without it gets 42501 (also when it names the index by OID,
 #     and at once even while another session holds an exclusive lock on
@@ -101,6 +105,17 @@ sub as_role
 	return ($err =~ /ERROR:  ([0-9A-Z]{5}):/ ? $1 : "?? $err", $err);
 }
 
+# hnswmm_verify needs EXECUTE, which PUBLIC does not have
+for my $role ('nopriv', 'viarole')
+{
+	my ($state, $err) = as_role($role, "SELECT * FROM hnswmm_verify('secret_idx')");
+	is($state, '42501', "hnswmm_verify without EXECUTE ($role): 42501");
+	like($err, qr/permission denied for function hnswmm_verify/,
+		"hnswmm_verify without EXECUTE ($role): names the function");
+}
+$node->safe_psql('postgres',
+	'GRANT EXECUTE ON FUNCTION hnswmm_verify(regclass) TO nopriv, viarole, viaread');
+
 for my $f ('hnswmm_index_info', 'hnswmm_verify', 'hnswmm_prewarm')
 {
 	my ($state, $err) = as_role('nopriv', "SELECT * FROM $f('secret_idx')");
@@ -151,6 +166,23 @@ for my $f ('hnswmm_index_info', 'hnswmm_verify', 'hnswmm_prewarm')
 	$node->safe_psql('postgres', 'REVOKE SELECT ON secret FROM nopriv');
 	($state) = as_role('nopriv', "SELECT * FROM hnswmm_verify('secret_idx')");
 	is($state, '42501', 'after REVOKE: 42501 again');
+}
+
+# The inspection functions let go of their locks when they return: a
+# reader that keeps its transaction open does not hold up writers
+for my $f ('hnswmm_verify', 'hnswmm_index_info', 'hnswmm_prewarm')
+{
+	my $reader = quietly(sub { $node->background_psql('postgres', extra_params => [ '-U', 'viarole' ]) });
+	quietly(sub { $reader->query_safe("BEGIN; SELECT * FROM $f('secret_idx')") });
+	my $pid = quietly(sub { $reader->query_safe('SELECT pg_backend_pid()') });
+	is($node->safe_psql('postgres', qq{
+		SELECT count(*) FROM pg_locks WHERE pid = $pid AND locktype = 'relation'
+		AND relation IN ('secret'::regclass, 'secret_idx'::regclass)}),
+		'0', "$f in an open transaction holds no lock on the table or index afterwards");
+	my ($rc, $out, $err) = $node->psql('postgres',
+		"SET lock_timeout = '5s'; INSERT INTO secret VALUES (0, '[1,1,1]'); DELETE FROM secret WHERE id = 0");
+	is($rc, 0, "$f in an open transaction does not block an INSERT") or diag($err);
+	quietly(sub { $reader->query_safe('COMMIT'); $reader->quit });
 }
 
 # Anyone may list the distance kernels (no argument, nothing to read)

@@ -111,11 +111,21 @@ sub gdb_release
 my $vac = session();
 my $ins = session();
 
+# hnswmm_node_block(layout, id) as an expression gdb computes itself: a
+# call into the stopped backend from a breakpoint condition fails on some
+# machines ("Couldn't write extended state status") and leaves it stopped
+sub node_block
+{
+	my ($id) = @_;
+	return "(1 + layout->center_pages + (($id) / layout->nodes_per_extent) * layout->extent_pages"
+	  . " + (($id) % layout->nodes_per_extent) / layout->nodes_per_graph_page)";
+}
+
 # 2. VACUUM stops where it is about to unlink an old node whose ring
 #    predecessor lies on the page of the next node id
 my $gv = gdb_start($vac->{pid},
-	'break hnswmm_unlink_from_ring if hnswmm_node_block(layout, prev) == hnswmm_node_block(layout, '
-	  . $next . ') && hnswmm_node_block(layout, id) < hnswmm_node_block(layout, prev)');
+	'break hnswmm_unlink_from_ring if ' . node_block('prev') . ' == ' . node_block($next)
+	  . ' && ' . node_block('id') . ' < ' . node_block('prev'));
 ok(gdb_wait($gv, qr/^Continuing\./m, 60) && $gv->{out} . $gv->{err} !~ /not defined|No symbol/,
 	'gdb holds the VACUUM backend, with its breakpoint')
   or diag("$gv->{out}\n$gv->{err}");
@@ -129,13 +139,13 @@ SKIP:
 	  . '(the layout changed?): the interleaving cannot be set up', 6 unless $hit;
 	pass('VACUUM stops in hnswmm_unlink_from_ring for an old node whose predecessor is new');
 	my ($prev, $id) = $gv->{out} =~ /prev=(?:prev\@entry=)?(\d+), id=(?:id\@entry=)?(\d+)/;
-	my $id_block = gdb_eval($gv, "hnswmm_node_block(layout, $id)");
+	my $id_block = gdb_eval($gv, node_block($id));
 	# a live old row on id's page: rows 1..400 with row % 3 = 1, node = row - 1
 	my $x;
 	for my $cand (map { $id - ($id % 3) + $_ } 0, -3, 3, -6, 6, -9, 9)
 	{
 		next if $cand < 0 || $cand >= 400;
-		if ((gdb_eval($gv, "hnswmm_node_block(layout, $cand)") // -1) == $id_block)
+		if ((gdb_eval($gv, node_block($cand)) // -1) == $id_block)
 		{
 			$x = $cand;
 			last;

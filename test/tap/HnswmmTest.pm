@@ -297,7 +297,9 @@ sub gdb_finish
 	my ($g, $timeout) = @_;
 	my $deadline = time() + ($timeout // 30);
 	$g->{in} .= "finish\n";
-	while ($g->{out} !~ /^Value returned|^Run till exit.*\n(?:.*\n)*.*\(gdb\)/m)
+	# a function with a value says so; after a void one, gdb shows the
+	# caller's frame it stopped in
+	while ($g->{out} !~ /^Value returned|^(?:\(gdb\) )?Run till exit[^\n]*\n(?:[^\n]*\n)*?(?:0x[0-9a-f]+ in \w+ \(|\w+ \([^\n]*\) at )/m)
 	{
 		return 0 if time() > $deadline || !$g->{h}->pumpable;
 		$g->{h}->pump_nb;
