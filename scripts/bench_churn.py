@@ -89,6 +89,7 @@ def plot(rounds: list[dict], path: Path, tolerance: float) -> None:
     ax.plot(x, [r["fresh"] for r in rounds], "s--", label="fresh build of the same rows")
     ax.plot(x, [r["fresh"] - tolerance for r in rounds], ":", color="grey",
             label=f"fresh - {tolerance}")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("round (5% of the rows deleted and as many inserted, then VACUUM)")
     ax.set_ylabel(f"recall@{K}")
     ax.set_title("recall through churn, fashion-mnist")

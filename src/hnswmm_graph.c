@@ -55,6 +55,25 @@ hnswmm_read_node(Relation index, const HnswmmLayout *layout, uint32 id,
 }
 
 /*
+ * The records of nodes [first, last), all on graph page blkno, under one
+ * lock of the page: out[i] for node first + i
+ */
+void
+hnswmm_read_page_nodes(Relation index, const HnswmmLayout *layout,
+					   BlockNumber blkno, uint32 first, uint32 last,
+					   HnswmmNodeInfo *out)
+{
+	Buffer		buf = ReadBuffer(index, blkno);
+
+	Assert(hnswmm_node_block(layout, first) == blkno &&
+		   hnswmm_node_block(layout, last - 1) == blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	for (uint32 id = first; id < last; id++)
+		copy_node_info(layout, buf, id, &out[id - first]);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
  * hnswmm_read_node, leaving the graph page pinned: returns its buffer.
  * `pinned` (a page the caller holds pinned, or InvalidBuffer) is released,
  * unless it is that very page.

@@ -31,6 +31,9 @@ typedef struct HnswmmPageGraph
 
 extern void hnswmm_read_node(Relation index, const HnswmmLayout *layout,
 							 uint32 id, HnswmmNodeInfo *info);
+extern void hnswmm_read_page_nodes(Relation index, const HnswmmLayout *layout,
+								   BlockNumber blkno, uint32 first, uint32 last,
+								   HnswmmNodeInfo *out);
 extern Buffer hnswmm_read_node_pinned(Relation index, const HnswmmLayout *layout,
 									  uint32 id, Buffer pinned,
 									  HnswmmNodeInfo *info);

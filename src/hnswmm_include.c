@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
+
 #include "access/htup_details.h"
 #include "hnswmm.h"
 #include "utils/builtins.h"
@@ -91,10 +93,21 @@ hnswmm_encode_include(Relation index, const Datum *values, const bool *isnull,
 	}
 }
 
-/* The vector can be returned except under cosine; INCLUDE values always */
+/*
+ * The vector can be returned except under cosine; INCLUDE values always;
+ * neither on a hot standby
+ */
 bool
 hnswmm_canreturn(Relation index, int attno)
 {
+	/*
+	 * Not on a hot standby: replay of VACUUM's generic WAL records takes no
+	 * cleanup lock, so a scan's pin would not keep a row's TID from being
+	 * removed, and the heap page then marked all-visible, under it
+	 * (hnswmm_scan.c).  A plain index scan checks each row in the heap.
+	 */
+	if (RecoveryInProgress())
+		return false;
 	if (attno > IndexRelationGetNumberOfKeyAttributes(index))
 		return true;
 	return hnswmm_index_metric(index) != HNSWMM_METRIC_COSINE;
