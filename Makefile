@@ -51,7 +51,13 @@ ifdef DEBUG
 PG_CPPFLAGS += -DUSE_ASSERT_CHECKING -O0 -g3
 endif
 
-PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+# The PostgreSQL major to build against: this machine's (15, Debian 12),
+# or PG=17 / PG=18, which run the set-up commands in a Debian chroot of
+# their own (scripts/in_chroot.sh; PG_MAJOR is the major of the machine or
+# chroot the commands run on)
+PG_MAJOR ?= 15
+PG ?= $(PG_MAJOR)
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config) pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
@@ -64,22 +70,25 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
 .PHONY: demo test bench bench-ooc bench-churn soak fuzz
+# $(call here_or_in_chroot,TARGET,COMMAND): COMMAND here, or TARGET in the
+# chroot of PostgreSQL $(PG)
+here_or_in_chroot = $(if $(filter $(PG),$(PG_MAJOR)),PG_MAJOR=$(PG_MAJOR) $(2),bash scripts/in_chroot.sh $(PG) $(1))
 demo:
-	bash scripts/demo.sh
+	$(call here_or_in_chroot,demo,bash scripts/demo.sh)
 test:
-	bash scripts/test.sh
+	$(call here_or_in_chroot,test,bash scripts/test.sh)
 BENCH_ARGS ?= --cold
 bench:
-	bash scripts/bench.sh $(BENCH_ARGS)
+	$(call here_or_in_chroot,bench BENCH_ARGS="$(BENCH_ARGS)",bash scripts/bench.sh $(BENCH_ARGS))
 
 bench-ooc:
-	bash scripts/bench_ooc.sh $(BENCH_OOC_ARGS)
+	$(call here_or_in_chroot,bench-ooc BENCH_OOC_ARGS="$(BENCH_OOC_ARGS)",bash scripts/bench_ooc.sh $(BENCH_OOC_ARGS))
 
 bench-churn:
-	bash scripts/bench_churn.sh $(BENCH_CHURN_ARGS)
+	$(call here_or_in_chroot,bench-churn BENCH_CHURN_ARGS="$(BENCH_CHURN_ARGS)",bash scripts/bench_churn.sh $(BENCH_CHURN_ARGS))
 SOAK_SECONDS ?= 600
 soak:
-	bash scripts/soak.sh $(SOAK_SECONDS)
+	$(call here_or_in_chroot,soak SOAK_SECONDS=$(SOAK_SECONDS),bash scripts/soak.sh $(SOAK_SECONDS))
 FUZZ_ARGS ?= --seconds 600
 fuzz:
-	bash scripts/fuzz.sh $(FUZZ_ARGS)
+	$(call here_or_in_chroot,fuzz FUZZ_ARGS="$(FUZZ_ARGS)",bash scripts/fuzz.sh $(FUZZ_ARGS))

@@ -46,7 +46,8 @@ from bench import Result  # noqa: E402
 from hnswmm import exact, register_vector  # noqa: E402
 from hnswmm.cli import positive_ints  # noqa: E402
 
-PG_BINDIR = Path("/usr/lib/postgresql/15/bin")
+PG_BINDIR = Path(subprocess.check_output(
+    [os.environ.get("PG_CONFIG", "/usr/lib/postgresql/15/bin/pg_config"), "--bindir"], text=True).strip())
 SQL = "SELECT id FROM items ORDER BY emb <-> %s LIMIT {k}"
 
 

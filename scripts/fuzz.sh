@@ -14,8 +14,9 @@
 # A failing harness leaves its crash input and log in a kept directory,
 # with the command that replays it.
 #
-# Needs clang and libclang-rt-14-dev (the libFuzzer runtime) and
-# postgresql-server-dev-15 (headers, libpgcommon.a, libpgport.a).
+# Needs clang and its runtime (the libFuzzer runtime: libclang-rt-14-dev
+# on Debian 12, libclang-rt-dev later) and postgresql-server-dev-N
+# (headers, libpgcommon.a, libpgport.a).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -30,18 +31,18 @@ case "${1:-}" in
   *) RUNS=$1 ;;
 esac
 
-DEBIAN_PACKAGES="make clang libclang-rt-14-dev postgresql-server-dev-15" ensure_packages
+DEBIAN_PACKAGES="make clang $CLANG_RT postgresql-server-dev-$PG_MAJOR" ensure_packages
 
 CC=${FUZZ_CC:-clang}
-command -v "$CC" >/dev/null || die "$CC not found (apt-get install clang libclang-rt-14-dev)"
+command -v "$CC" >/dev/null || die "$CC not found (apt-get install clang $CLANG_RT)"
 INCLUDE=$("$PG_CONFIG" --includedir-server)
 LIBS=
 for lib in libpgcommon.a libpgport.a; do
   found=
-  for d in "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --libdir)" /usr/lib/postgresql/15/lib; do
+  for d in "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --libdir)"; do
     [ -f "$d/$lib" ] && { found=$d/$lib; break; }
   done
-  [ -n "$found" ] || die "$lib not found (apt-get install postgresql-server-dev-15)"
+  [ -n "$found" ] || die "$lib not found (apt-get install postgresql-server-dev-$PG_MAJOR)"
   LIBS="$LIBS $found"
 done
 

@@ -2,13 +2,21 @@
 # Sourced, never run.  Every function is safe to run as root or as a normal
 # user; as root the server runs as the `postgres` user.
 
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+# The PostgreSQL major: 15 on this machine (Debian 12), 17 or 18 in the
+# chroots of scripts/in_chroot.sh (make ... PG=N)
+PG_MAJOR=${PG_MAJOR:-15}
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+export PG_MAJOR PG_CONFIG
 PY=/usr/bin/python3
-DEBIAN_PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
+# clang's runtime for the fuzzers: Debian 12 names it by clang's version
+CLANG_RT=libclang-rt-dev
+grep -q '^VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null && CLANG_RT=libclang-rt-14-dev
+DEBIAN_PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
+  postgresql-$PG_MAJOR-pgtap postgresql-doc-$PG_MAJOR
   libtap-parser-sourcehandler-pgtap-perl libipc-run-perl python3-psycopg
   python3-numpy python3-pytest python3-hnswlib python3-matplotlib
   dataset-fashion-mnist libopenblas0-pthread python3-psycopg-pool python3-sklearn
-  postgresql-doc-15 gdb clang libclang-rt-14-dev"
+  gdb clang $CLANG_RT"
 # (OpenBLAS makes numpy's exact answers, the benchmarks' ground truth, fast.)
 
 log() { printf '==> %s\n' "$*" >&2; }

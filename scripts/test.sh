@@ -84,6 +84,7 @@ run_tap() {
       TESTDIR="$dir" PG_TEST_PORT_DIR="$dir" \
       PG_REGRESS="$pgxsdir/src/test/regress/pg_regress" \
       HNSWMM_FMNIST=/usr/share/datasets/fashion-mnist HNSWMM_SOAK_DIR="$dir/soak" \
+      ${HNSWMM_OLD_INSTALL:+HNSWMM_OLD_INSTALL="$HNSWMM_OLD_INSTALL"} \
       bash -c "cd '$dir' && prove -v ${HNSWMM_TAP_TESTS:-*.pl}" >"$LOGDIR/tap.log" 2>&1
   grep -vE '^\s*ok [0-9]+' "$LOGDIR/tap.log"; grep -E '^\s*ok [0-9]+ .*recall' "$LOGDIR/tap.log"
   count_tap "$LOGDIR/tap.log"

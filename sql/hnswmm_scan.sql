@@ -103,5 +103,15 @@ SELECT id FROM items ORDER BY emb <-> '[1,2,3]' LIMIT 1;
 -- LIMIT larger than ef_search returns what the search found
 SET hnswmm.ef_search = 10;
 SELECT count(*) FROM (SELECT id FROM items ORDER BY emb <-> '[1,0,0,0,0,0,0,0]' LIMIT 50) s;
+
+-- scans are counted in the index's statistics (pg_stat_user_indexes; a
+-- backend sends its counts when it goes idle after a forced flush)
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan AS scans_before FROM pg_stat_user_indexes WHERE indexrelname = 'items_l2' \gset
+SELECT count(*) FROM (SELECT id FROM items ORDER BY emb <-> '[1,0,0,0,0,0,0,0]' LIMIT 5) s;
+SELECT count(*) FROM (SELECT id FROM items ORDER BY emb <-> '[0,1,0,0,0,0,0,0]' LIMIT 5) s;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan - :scans_before AS scans_counted FROM pg_stat_user_indexes WHERE indexrelname = 'items_l2';
+
 DROP TABLE items, queries, tiny;
 DROP FUNCTION exact_top, index_top;

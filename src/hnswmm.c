@@ -19,6 +19,7 @@
 #include "commands/progress.h"
 #include "commands/vacuum.h"
 #include "hnswmm.h"
+#include "hnswmm_compat.h"
 #include "hnswmm_mapping.h"
 #include "optimizer/optimizer.h"
 #include "utils/float.h"
@@ -187,6 +188,7 @@ hnswmm_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		*indexStartupCost = get_float8_infinity();
 		*indexTotalCost = get_float8_infinity();
 		*indexPages = 0;
+		hnswmm_refuse_path(path);
 		return;
 	}
 	expansions = Min(tuples, hnswmm_ef_search + layers);
@@ -268,6 +270,7 @@ hnswmm_handler(PG_FUNCTION_ARGS)
 	am->amcaninclude = true;
 	am->amusemaintenanceworkmem = false;
 	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	hnswmm_set_version_capabilities(am);
 	am->amkeytype = InvalidOid;
 
 	am->ambuild = hnswmm_build;

@@ -57,7 +57,6 @@
 #include "storage/bufmgr.h"
 #include "storage/itemptr.h"
 #include "storage/lock.h"
-#include "storage/relfilenode.h"
 #include "utils/relcache.h"
 
 #include "vector.h"
@@ -141,9 +140,11 @@ typedef struct HnswmmMetaPageData
 	uint32		flushed;		/* vectors of ids below this are in the file */
 	TimeLineID	stamp_tli;		/* timeline on which "flushed" was set */
 	uint64		stamp_sysid;	/* system identifier of the node that set it */
-	RelFileNode stamp_node;		/* the file it was set for: a copy made by
-								 * CREATE DATABASE or SET TABLESPACE may
-								 * still lag its buffers */
+	uint32		stamp_spc;		/* the file it was set for, named by its */
+	uint32		stamp_db;		/* tablespace, database and file number (a */
+	uint32		stamp_rel;		/* copy made by CREATE DATABASE or SET
+								 * TABLESPACE may still lag its buffers);
+								 * plain numbers, not a server struct */
 	uint16		quantization;	/* HnswmmQuantization of the codes in the
 								 * level-0 records (layout; 0 = none) */
 	uint16		center_size;	/* bytes of each of the binary codes'

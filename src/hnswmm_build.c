@@ -18,6 +18,7 @@
 #include "common/pg_prng.h"
 #include "hnswmm.h"
 #include "hnswmm_buildgraph.h"
+#include "hnswmm_compat.h"
 #include "hnswmm_mapping.h"
 #include "hnswmm_quant.h"
 #include "miscadmin.h"
@@ -41,6 +42,7 @@ typedef struct BuildState
 	HnswmmLayout layout;
 	bool		have_layout;
 	bool		needs_wal;
+	XLogRecPtr	redo_at_start;	/* GetRedoRecPtr() when the writes began */
 	uint32		nnodes;
 	uint32		nodes_size;		/* allocated entries of nodes */
 	BuildNode  *nodes;
@@ -105,7 +107,7 @@ write_pages(BuildState *bs, BlockNumber first, char *pages, int n, bool extend)
 		ptrs[i] = pages + (Size) i * BLCKSZ;
 	}
 	if (bs->needs_wal)
-		log_newpages(&bs->index->rd_node, MAIN_FORKNUM, n, blknos, ptrs, true);
+		log_newpages(&HNSWMM_REL_FILE(bs->index), MAIN_FORKNUM, n, blknos, ptrs, true);
 	for (int i = 0; i < n; i++)
 	{
 		PageSetChecksumInplace(ptrs[i], blknos[i]);
@@ -447,6 +449,7 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	hnswmm_read_options(index, &bs.params);
 	bs.index = index;
 	bs.needs_wal = RelationNeedsWAL(index);
+	bs.redo_at_start = GetRedoRecPtr();
 	bs.nodes_size = 1024;
 	bs.nodes = MemoryContextAllocHuge(ctx, sizeof(BuildNode) * bs.nodes_size);
 	pg_prng_seed(&bs.prng, BUILD_SEED);
@@ -489,7 +492,7 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (bs.have_layout)
 		write_center_pages(&bs, false);
 	hnswmm_build_graph_end(&graph);
-	smgrimmedsync(RelationGetSmgr(index), MAIN_FORKNUM);
+	hnswmm_sync_after_build(index, MAIN_FORKNUM, bs.needs_wal, bs.redo_at_start);
 
 	MemoryContextSwitchTo(old);
 	result = palloc(sizeof(IndexBuildResult));
@@ -505,14 +508,15 @@ hnswmm_buildempty(Relation index)
 {
 	char	   *page = palloc(BLCKSZ);
 	HnswmmParams params;
+	XLogRecPtr	redo_at_start = GetRedoRecPtr();
 
 	hnswmm_read_options(index, &params);
 	hnswmm_init_metapage(page, hnswmm_index_metric(index), &params);
 	PageSetChecksumInplace(page, HNSWMM_METAPAGE_BLKNO);
 	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSWMM_METAPAGE_BLKNO,
 			  page, true);
-	log_newpage(&RelationGetSmgr(index)->smgr_rnode.node, INIT_FORKNUM,
-				HNSWMM_METAPAGE_BLKNO, page, true);
-	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+	log_newpage(&HNSWMM_REL_FILE(index), INIT_FORKNUM, HNSWMM_METAPAGE_BLKNO,
+				page, true);
+	hnswmm_sync_after_build(index, INIT_FORKNUM, true, redo_at_start);
 	pfree(page);
 }

@@ -300,14 +300,14 @@ hnswmm_cached_centers(Relation index, const HnswmmMetaPageData *meta,
 		meta->ncenters <= hnswmm_center_count(layout, meta->nnodes))
 		count = meta->ncenters;
 	if (c != NULL && c->count == count && c->dimensions == layout->dimensions &&
-		RelFileNodeEquals(c->node, index->rd_node))
+		HnswmmFileIdEquals(c->file, HNSWMM_REL_FILE(index)))
 		return c;
 	if (index->rd_amcache != NULL)
 		pfree(index->rd_amcache);
 	index->rd_amcache = NULL;
 	c = MemoryContextAllocZero(index->rd_indexcxt, MAXALIGN(sizeof(HnswmmCenters)) +
 							   sizeof(float) * count * layout->dimensions);
-	c->node = index->rd_node;
+	c->file = HNSWMM_REL_FILE(index);
 	c->count = count;
 	c->dimensions = layout->dimensions;
 	c->vectors = (float *) ((char *) c + MAXALIGN(sizeof(HnswmmCenters)));

@@ -32,6 +32,7 @@
 
 #include "access/xlog.h"
 #include "common/relpath.h"
+#include "hnswmm_compat.h"
 #include "hnswmm_mapping.h"
 #include "storage/smgr.h"
 #include "utils/inval.h"
@@ -46,7 +47,7 @@ typedef struct HnswmmMapping HnswmmMapping;
 struct HnswmmMapping
 {
 	Oid			indexoid;		/* index this maps */
-	RelFileNode node;			/* its relfilenode when mapped */
+	HnswmmFileId file;			/* its file when mapped */
 	char	   *base;			/* start of the reserved address range */
 	uint32		reserved_segs;	/* segments the range can hold */
 	uint32		mapped_segs;	/* segments [0, mapped_segs) are mapped */
@@ -242,7 +243,7 @@ reserve(HnswmmMapping *map, uint32 nsegs)
 static bool
 map_segment(HnswmmMapping *map, Relation index, uint32 seg)
 {
-	char	   *path = relpath(RelationGetSmgr(index)->smgr_rnode, MAIN_FORKNUM);
+	char	   *path = hnswmm_relation_path(index, MAIN_FORKNUM);
 	char	   *segpath = seg == 0 ? path : psprintf("%s.%u", path, seg);
 	int			fd = open(segpath, O_RDONLY | PG_BINARY);
 	void	   *p;
@@ -283,7 +284,7 @@ find_or_make_mapping(Relation index, uint32 nsegs)
 		if (map->indexoid == RelationGetRelid(index))
 		{
 			if (found == NULL && !map->stale && !map->faulted &&
-				RelFileNodeEquals(map->node, index->rd_node) &&
+				HnswmmFileIdEquals(map->file, HNSWMM_REL_FILE(index)) &&
 				nsegs <= map->reserved_segs)
 				found = map;
 			else
@@ -295,7 +296,7 @@ find_or_make_mapping(Relation index, uint32 nsegs)
 		return found;
 	map = MemoryContextAllocZero(TopMemoryContext, sizeof(HnswmmMapping));
 	map->indexoid = RelationGetRelid(index);
-	map->node = index->rd_node;
+	map->file = HNSWMM_REL_FILE(index);
 	if (!reserve(map, Max(nsegs * 2, 4)))
 	{
 		pfree(map);
@@ -378,16 +379,24 @@ hnswmm_mapping_usable(Relation index, const HnswmmMetaPageData *meta)
 bool
 hnswmm_stamp_matches(Relation index, const HnswmmMetaPageData *meta)
 {
+	HnswmmFileId file = HNSWMM_REL_FILE(index);
+
 	return meta->stamp_sysid == GetSystemIdentifier() &&
 		meta->stamp_tli == GetWALInsertionTimeLine() &&
-		RelFileNodeEquals(meta->stamp_node, index->rd_node);
+		meta->stamp_spc == HNSWMM_FILE_SPC(file) &&
+		meta->stamp_db == HNSWMM_FILE_DB(file) &&
+		meta->stamp_rel == HNSWMM_FILE_REL(file);
 }
 
 /* Stamp the metapage for this node and file (not in recovery) */
 void
 hnswmm_stamp(Relation index, HnswmmMetaPage meta)
 {
+	HnswmmFileId file = HNSWMM_REL_FILE(index);
+
 	meta->stamp_sysid = GetSystemIdentifier();
 	meta->stamp_tli = GetWALInsertionTimeLine();
-	meta->stamp_node = index->rd_node;
+	meta->stamp_spc = HNSWMM_FILE_SPC(file);
+	meta->stamp_db = HNSWMM_FILE_DB(file);
+	meta->stamp_rel = HNSWMM_FILE_REL(file);
 }

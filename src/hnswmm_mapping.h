@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include "hnswmm.h"
+#include "hnswmm_compat.h"
 
 /*
  * A reader's reference to a mapping, released by the reader or else with
@@ -34,7 +35,7 @@ extern bool hnswmm_stamp_matches(Relation index, const HnswmmMetaPageData *meta)
  * and the reader must raise an ERROR before using them.
  */
 extern volatile sig_atomic_t hnswmm_mapped_read_failed;
-extern void hnswmm_mapped_read_error(Relation index) pg_attribute_noreturn();
+HNSWMM_NORETURN extern void hnswmm_mapped_read_error(Relation index);
 
 /* Call after reading through a mapping, before using what was read */
 static inline void

@@ -6,6 +6,7 @@
 #ifndef HNSWMM_QUANT_H
 #define HNSWMM_QUANT_H
 
+#include "hnswmm_compat.h"
 #include "hnswmm_store.h"
 
 /*
@@ -14,7 +15,7 @@
  */
 typedef struct HnswmmCenters
 {
-	RelFileNode node;			/* of the index they were read from */
+	HnswmmFileId file;			/* of the index they were read from */
 	int			count;
 	int			dimensions;
 	float	   *vectors;		/* count * dimensions */

@@ -27,6 +27,7 @@
 #include "access/relscan.h"
 #include "access/visibilitymap.h"
 #include "hnswmm.h"
+#include "hnswmm_compat.h"
 #include "hnswmm_graph.h"
 #include "hnswmm_quant.h"
 #include "portability/instr_time.h"
@@ -218,6 +219,7 @@ start_search(IndexScanDesc scan)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("an hnswmm index can only be scanned in distance order"),
 				 errhint("Use ORDER BY column <operator> value LIMIT n.")));
+	hnswmm_count_search(scan);
 	hnswmm_get_meta(scan->indexRelation, &meta);
 	if (meta.dimensions == 0 || meta.entry_node == HNSWMM_INVALID_NODE)
 		return false;

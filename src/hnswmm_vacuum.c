@@ -30,6 +30,7 @@
 #include "access/genam.h"
 #include "commands/vacuum.h"
 #include "hnswmm.h"
+#include "hnswmm_compat.h"
 #include "hnswmm_graph.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -182,7 +183,7 @@ for_each_graph_page(VacuumState *vs,
 		for (uint32 first = extent_first; first < end;
 			 first += layout->nodes_per_graph_page)
 		{
-			vacuum_delay_point();
+			hnswmm_vacuum_delay_point();
 			fn(vs, hnswmm_node_block(layout, first), first,
 			   Min(first + layout->nodes_per_graph_page, end), arg);
 		}

@@ -50,7 +50,7 @@ typedef struct VerifyState
 	int64		unreachable;
 } VerifyState;
 
-static void pg_attribute_noreturn()
+HNSWMM_NORETURN static void
 corrupt(VerifyState *vs, const char *fmt, uint32 id)
 {
 	ereport(ERROR,

@@ -19,6 +19,7 @@
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
 #include "distance.h"
+#include "hnswmm_compat.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
@@ -129,7 +130,7 @@ skip_space(const char *p)
 	return p;
 }
 
-static void invalid_syntax(const char *lit, const char *detail) pg_attribute_noreturn();
+HNSWMM_NORETURN static void invalid_syntax(const char *lit, const char *detail);
 
 static void
 invalid_syntax(const char *lit, const char *detail)

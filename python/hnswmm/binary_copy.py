@@ -40,11 +40,14 @@ def id_vector_rows(first_id: int, vectors: Array) -> bytes:
 @contextmanager
 def client_errors_first() -> Iterator[None]:
     """Around a `cursor.copy()` block: when Python code inside it fails,
-    psycopg cancels the COPY and raises QueryCanceled ("COPY from stdin
-    failed: error from Python"); raise the Python exception instead."""
+    psycopg cancels the COPY and raises the server's answer to that
+    (QueryCanceled, "COPY from stdin failed: error from Python"; or, when
+    part of a binary row had been sent, ProtocolViolation, "insufficient
+    data left in message", as PostgreSQL 17 answers); raise the Python
+    exception instead."""
     try:
         yield
-    except psycopg.errors.QueryCanceled as e:
+    except (psycopg.errors.QueryCanceled, psycopg.errors.ProtocolViolation) as e:
         cause = e.__context__
         if cause is not None and not (isinstance(cause, psycopg.Error) and cause.sqlstate):
             raise cause from None

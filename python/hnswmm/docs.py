@@ -1,6 +1,6 @@
 """The PostgreSQL documentation as a corpus of passages.
 
-Debian's postgresql-doc-15 installs the manual as about 1,200 XHTML pages.
+Debian's postgresql-doc-N installs the manual as about 1,200 XHTML pages.
 Each page is split at its headings into sections, and each section into
 passages of about 120 words: paragraphs are kept whole where they fit.
 Navigation bars and tables of contents are left out.
@@ -13,7 +13,16 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
 
-DOCS_DIR = Path("/usr/share/doc/postgresql-doc-15/html")
+def _newest_manual() -> Path:
+    """The HTML manual of the newest postgresql-doc-N installed (Debian 12: 15)."""
+    def major(html: Path) -> int:
+        suffix = html.parent.name.rsplit("-", 1)[-1]
+        return int(suffix) if suffix.isdigit() else 0
+    found = sorted(Path("/usr/share/doc").glob("postgresql-doc-*/html"), key=major)
+    return found[-1] if found else Path("/usr/share/doc/postgresql-doc-15/html")
+
+
+DOCS_DIR = _newest_manual()
 PASSAGE_WORDS = 120
 MIN_WORDS = 12
 _SKIP_CLASSES = {"navheader", "navfooter", "toc", "index", "list-of-tables", "list-of-figures", "list-of-examples"}
@@ -121,7 +130,7 @@ def load_passages(directory: Path = DOCS_DIR, max_pages: int | None = None,
     pages = sorted(directory.glob("*.html"))
     if not pages:
         raise FileNotFoundError(
-            f"no HTML pages in {directory}: install Debian's postgresql-doc-15 or give --docs")
+            f"no HTML pages in {directory}: install Debian's postgresql-doc-N package or give --docs")
     out: list[Passage] = []
     for page in pages[:max_pages]:
         out.extend(page_passages(page, words))

@@ -1,7 +1,7 @@
 """`python3 -m hnswmm semantic-search`: answer questions from the
 PostgreSQL manual.
 
-The manual's HTML pages (Debian's postgresql-doc-15) are split into
+The manual's HTML pages (Debian's postgresql-doc-N) are split into
 passages, embedded (a local sentence-transformers model when there is one,
 else LSA fitted on the passages), stored in a VectorStore table with a
 cosine hnswmm index, and each question is embedded the same way and

@@ -72,7 +72,7 @@ def test_benchmark_errors(server: None, tmp_path: Path) -> None:
     assert result.returncode == 1 and "No such file or directory" in result.stderr
 
 
-@pytest.mark.skipif(not DOCS_DIR.is_dir(), reason=f"{DOCS_DIR} is missing: apt-get install postgresql-doc-15")
+@pytest.mark.skipif(not DOCS_DIR.is_dir(), reason=f"{DOCS_DIR} is missing: apt-get install postgresql-doc-N")
 def test_semantic_search_on_the_postgresql_manual(server: None) -> None:
     result = hnswmm_cli("semantic-search", "--model", "lsa", "--k", "3", "--table", unique_name("pgdocs"),
                         "Which isolation level prevents phantom reads?",

@@ -434,7 +434,11 @@ enlargeStringInfo(StringInfo str, int needed)
 }
 
 void
+#if PG_VERSION_NUM >= 160000
+appendBinaryStringInfo(StringInfo str, const void *data, int datalen)
+#else
 appendBinaryStringInfo(StringInfo str, const char *data, int datalen)
+#endif
 {
 	enlargeStringInfo(str, datalen);
 	memcpy(str->data + str->len, data, datalen);
@@ -487,7 +491,11 @@ pq_sendfloat4(StringInfo buf, float4 f)
 }
 
 void
+#if PG_VERSION_NUM >= 180000
+pq_copymsgbytes(StringInfo msg, void *buf, int datalen)
+#else
 pq_copymsgbytes(StringInfo msg, char *buf, int datalen)
+#endif
 {
 	if (datalen < 0 || datalen > (msg->len - msg->cursor))
 		ereport(ERROR,

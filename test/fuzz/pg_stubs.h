@@ -17,6 +17,9 @@
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"				/* VARSIZE and friends left postgres.h */
+#endif
 
 /* The last error raised with elevel >= ERROR */
 extern int	stub_error_code;		/* MAKE_SQLSTATE value */
@@ -42,6 +45,10 @@ extern bool stub_call3(PGFunction fn, Datum a0, Datum a1, Datum a2, Datum *resul
 extern bool stub_call1(PGFunction fn, Datum a0, Datum *result);
 
 /* Abort (so that libFuzzer reports a crash) with a message */
+#if PG_VERSION_NUM >= 180000
+pg_noreturn extern void stub_fail(const char *fmt,...) pg_attribute_printf(1, 2);
+#else
 extern void stub_fail(const char *fmt,...) pg_attribute_noreturn() pg_attribute_printf(1, 2);
+#endif
 
 #endif							/* HNSWMM_FUZZ_PG_STUBS_H */

@@ -14,7 +14,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $node = hnswmm_node('concurrent');
-my $dir = PostgreSQL::Test::Utils::tempdir();
+my $dir = tempdir_abs();
 my $random = 'SELECT array_agg(random())::real[]::vector FROM generate_series(1, 32)';
 
 $node->safe_psql('postgres', qq{

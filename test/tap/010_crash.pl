@@ -35,7 +35,7 @@ srand(20240601);    # the "random" kill points are the same on every run
 
 my $WRITERS = 4;
 my $INITIAL = 400;
-my $dir = PostgreSQL::Test::Utils::tempdir();
+my $dir = tempdir_abs();
 my $node = hnswmm_node('crash');
 $node->append_conf('postgresql.conf', "autovacuum = off\nlog_statement = none\n");
 $node->restart;

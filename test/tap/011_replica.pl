@@ -23,7 +23,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $dir = PostgreSQL::Test::Utils::tempdir();
+my $dir = tempdir_abs();
 my $primary = hnswmm_node('primary', allows_streaming => 1, extra => ['--data-checksums']);
 $primary->append_conf('postgresql.conf', "autovacuum = off\nlog_statement = none\n");
 $primary->restart;
@@ -44,7 +44,7 @@ $primary->safe_psql('postgres', q{
 });
 $primary->safe_psql('postgres', join('', map { "INSERT INTO t VALUES ($_, tv($_));\n" } 401 .. 600));
 $primary->safe_psql('postgres', 'DELETE FROM t WHERE id % 5 = 0; VACUUM t;');
-$primary->wait_for_catchup($standby);
+catch_up($primary, $standby);
 
 my @queries = map { $_ * 37 + 5 } 1 .. 20;
 
@@ -136,7 +136,7 @@ is(scalar(@verify_errors), 0, "hnswmm_verify on the standby passed all $verified
   or diag(join("\n", @verify_errors[0 .. ($#verify_errors < 4 ? $#verify_errors : 4)]));
 
 $primary->safe_psql('postgres', 'VACUUM t');
-$primary->wait_for_catchup($standby);
+catch_up($primary, $standby);
 $primary_answers = answers($primary);
 is(answers($standby), $primary_answers, 'after more writes and VACUUM the standby answers as the primary');
 all_found($standby, 'standby after more writes');
@@ -166,7 +166,7 @@ verify($restored2, 'backup taken during writes, after inserts');
 
 # --- promotion
 $primary->safe_psql('postgres', 'VACUUM t');
-$primary->wait_for_catchup($standby);
+catch_up($primary, $standby);
 $primary_answers = answers($primary);
 my (undef, undef, $flushed_before) = split /\|/, info($primary);
 $primary->stop;

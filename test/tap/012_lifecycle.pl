@@ -23,7 +23,7 @@ $node->append_conf('postgresql.conf', "autovacuum = off\nlog_statement = none\n"
 $node->restart;
 create_tv($node);
 my $datadir = $node->data_dir;
-my $tsdir = PostgreSQL::Test::Utils::tempdir();
+my $tsdir = tempdir_abs();
 
 $node->safe_psql('postgres', q{
 	CREATE TABLE t (id bigint PRIMARY KEY, emb vector(16));
@@ -86,7 +86,7 @@ gone($old, 'REINDEX');
 check('after REINDEX', 'postgres', rows => 500);
 
 # --- REINDEX CONCURRENTLY while two sessions insert
-my $dir = PostgreSQL::Test::Utils::tempdir();
+my $dir = tempdir_abs();
 open(my $fh, '>', "$dir/insert.sql") or die $!;
 print $fh "INSERT INTO t SELECT n, tv(n) FROM nextval('t_seq') n;\n\\sleep 5 ms\n";
 close($fh);

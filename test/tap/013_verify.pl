@@ -24,7 +24,7 @@ use constant NODE_HEADER => 24;      # offsetof(HnswmmNode, neighbors)
 use constant { PAGE_META => 1, PAGE_GRAPH => 2, PAGE_UPPER => 3, PAGE_VECTOR => 4 };
 use constant { NODE_DELETED => 0x02 };
 
-my $node = hnswmm_node('verify');
+my $node = hnswmm_node('verify', no_data_checksums());
 $node->append_conf('postgresql.conf', "autovacuum = off\n");
 $node->restart;
 create_tv($node);

@@ -25,8 +25,8 @@ my $node = hnswmm_node('ddl');
 $node->append_conf('postgresql.conf', "autovacuum = off\nlog_statement = none\n");
 $node->restart;
 create_tv($node);
-my $dir = PostgreSQL::Test::Utils::tempdir();
-my $tsdir = PostgreSQL::Test::Utils::tempdir();
+my $dir = tempdir_abs();
+my $tsdir = tempdir_abs();
 my $create_index =
   'CREATE INDEX t_idx ON t USING hnswmm (emb vector_l2_ops) WITH (m = 8, ef_construction = 32)';
 $node->safe_psql('postgres', qq{

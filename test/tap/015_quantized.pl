@@ -42,7 +42,7 @@ for my $t (sort keys %tables)
 		join('', map { "INSERT INTO $t VALUES ($_, tv($_, 64));\n" } 501 .. 700));
 	$primary->safe_psql('postgres', "DELETE FROM $t WHERE id % 7 = 0; VACUUM $t;");
 }
-$primary->wait_for_catchup($standby);
+catch_up($primary, $standby);
 
 my @queries = map { $_ * 31 + 3 } 1 .. 10;
 
@@ -107,7 +107,7 @@ $primary->safe_psql('postgres', q{
 	INSERT INTO tq_centers SELECT i, tv(i, 64) FROM generate_series(2501, 2600) i;
 	VACUUM tq_centers;
 });
-$primary->wait_for_catchup($standby);
+catch_up($primary, $standby);
 like($standby->safe_psql('postgres', q{
 		SET enable_seqscan = off;
 		EXPLAIN (COSTS OFF) SELECT id FROM tq_centers ORDER BY emb <-> tv(1, 64) LIMIT 10}),
@@ -141,7 +141,7 @@ for my $t (sort keys %tables)
 }
 
 # The promoted standby takes writes
-$primary->wait_for_catchup($standby);
+catch_up($primary, $standby);
 $primary->stop;
 $standby->promote;
 for my $t (sort keys %tables)

@@ -21,7 +21,7 @@ my $seconds = $ENV{CHURN_SECONDS} // 30;
 my $node = hnswmm_node('churn');
 $node->append_conf('postgresql.conf', "autovacuum = off\nlog_statement = none\n");
 $node->restart;
-my $dir = PostgreSQL::Test::Utils::tempdir();
+my $dir = tempdir_abs();
 
 $node->safe_psql('postgres', q{
 	CREATE FUNCTION rv() RETURNS vector VOLATILE LANGUAGE sql AS

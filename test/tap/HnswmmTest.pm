@@ -4,21 +4,34 @@ package HnswmmTest;
 
 use strict;
 use warnings;
+use Cwd ();
 use Exporter 'import';
 use IO::Uncompress::Gunzip qw($GunzipError);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(hnswmm_node fmnist_copy_file sql_file);
+our @EXPORT = qw(hnswmm_node fmnist_copy_file sql_file tempdir_abs);
 our @EXPORT_OK = qw(fmnist_labels);
 
 my $FMNIST = $ENV{HNSWMM_FMNIST} // '/usr/share/datasets/fashion-mnist';
 
+# A temporary directory as an absolute path: from PostgreSQL 17 the test
+# framework gives a relative one, which a server (COPY FROM a file, CREATE
+# TABLESPACE) would take relative to its data directory.
+sub tempdir_abs
+{
+	return Cwd::abs_path(PostgreSQL::Test::Utils::tempdir());
+}
+
 # A started cluster with the extension created in database postgres.
+# Option install_path: the server's installation (another major's, as
+# pg_upgrade's test needs); the one on PATH by default.
 sub hnswmm_node
 {
 	my ($name, %opts) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $install = delete $opts{install_path};
+	my $node = PostgreSQL::Test::Cluster->new($name,
+		defined $install ? (install_path => $install) : ());
 	$node->init(%opts);
 	$node->append_conf('postgresql.conf', <<'CONF');
 shared_buffers = 256MB
@@ -52,7 +65,7 @@ sub fmnist_copy_file
 	my (undef, $n, $rows, $cols) = unpack('N4', substr($data, 0, 16));
 	my $dim = $rows * $cols;
 	die "$gz has only $n images" if $first + $count > $n;
-	my $path = PostgreSQL::Test::Utils::tempdir() . "/$split-$first-$count.copy";
+	my $path = tempdir_abs() . "/$split-$first-$count.copy";
 	open(my $fh, '>', $path) or die "open $path: $!";
 	for my $i ($first .. $first + $count - 1)
 	{
@@ -68,9 +81,29 @@ sub fmnist_copy_file
 # Helpers of the crash, replica, life-cycle and verify tests (010-014).
 # ---------------------------------------------------------------------
 
-push @EXPORT, qw(hard_crash create_tv self_found index_vs_exact
+push @EXPORT, qw(catch_up no_data_checksums hard_crash create_tv self_found index_vs_exact
   stray_files relation_files server_crashed have_gdb gdb_break gdb_wait_hit
   gdb_finish gdb_end quietly);
+
+# Options of hnswmm_node for a cluster without data checksums, which
+# PostgreSQL 18's initdb turns on by default (earlier ones off, without
+# an option to say so)
+sub no_data_checksums
+{
+	my $help = `initdb --help 2>&1`;
+	return $help =~ /--no-data-checksums/ ? (extra => ['--no-data-checksums']) : ();
+}
+
+# Wait until $standby has replayed everything $primary has written so far,
+# up to its WAL insert position: VACUUM assigns no transaction id, so its
+# WAL is not flushed when it returns, and the written position that
+# wait_for_catchup waits for by default can leave its last records out.
+sub catch_up
+{
+	my ($primary, $standby) = @_;
+	$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+	return;
+}
 
 # SIGKILL the postmaster and every process it started, as a power cut
 # would (pg_ctl -m immediate sends SIGQUIT instead, which children
@@ -299,7 +332,7 @@ sub gdb_finish
 	$g->{in} .= "finish\n";
 	# a function with a value says so; after a void one, gdb shows the
 	# caller's frame it stopped in
-	while ($g->{out} !~ /^Value returned|^(?:\(gdb\) )?Run till exit[^\n]*\n(?:[^\n]*\n)*?(?:0x[0-9a-f]+ in \w+ \(|\w+ \([^\n]*\) at )/m)
+	while ($g->{out} !~ /^Value returned|^(?:\(gdb\) )?Run till exit[^\n]*\n(?:[^\n]*\n)*?(?:0x[0-9a-f]+ in )?\w+ \(/m)
 	{
 		return 0 if time() > $deadline || !$g->{h}->pumpable;
 		$g->{h}->pump_nb;
