@@ -88,7 +88,15 @@ run_tap() {
       bash -c "cd '$dir' && prove -v ${HNSWMM_TAP_TESTS:-*.pl}" >"$LOGDIR/tap.log" 2>&1
   grep -vE '^\s*ok [0-9]+' "$LOGDIR/tap.log"; grep -E '^\s*ok [0-9]+ .*recall' "$LOGDIR/tap.log"
   count_tap "$LOGDIR/tap.log"
-  [ -d "$dir/tmp_check/log" ] && grep -lE 'TRAP:|PANIC' "$dir"/tmp_check/log/*.log 2>/dev/null
+  # a script that died says why only in its own log (the test framework
+  # sends STDERR there: tmp_check/log before PostgreSQL 17, log/ from 17)
+  local t logs=$dir/tmp_check/log
+  [ -d "$logs" ] || logs=$dir/log
+  for t in $(sed -nE 's/^([0-9A-Za-z_]+)\.pl +\(Wstat.*/\1/p' "$LOGDIR/tap.log"); do
+    log "the end of $logs/regress_log_$t"
+    tail -n 40 "$logs/regress_log_$t" 2>/dev/null
+  done
+  [ -d "$logs" ] && grep -lE 'TRAP:|PANIC' "$logs"/*.log 2>/dev/null
 }
 
 run_pytest() {
