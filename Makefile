@@ -14,9 +14,11 @@ OBJS = \
 	src/vector.o \
 	src/distance.o \
 	src/hnswmm.o \
+	src/hnswmm_utils.o \
 	src/hnswmm_layout.o \
 	src/hnswmm_mapping.o \
 	src/hnswmm_store.o \
+	src/hnswmm_flush.o \
 	src/hnswmm_search.o \
 	src/hnswmm_graph.o \
 	src/hnswmm_build.o \
@@ -51,11 +53,13 @@ ifdef DEBUG
 PG_CPPFLAGS += -DUSE_ASSERT_CHECKING -O0 -g3
 endif
 
-# The PostgreSQL major to build against: this machine's (15, Debian 12),
-# or PG=17 / PG=18, which run the set-up commands in a Debian chroot of
-# their own (scripts/in_chroot.sh; PG_MAJOR is the major of the machine or
-# chroot the commands run on)
-PG_MAJOR ?= 15
+# The PostgreSQL major to build against: the newest one installed here
+# (Debian's /usr/lib/postgresql/N; 15 on a machine that has none yet, as
+# Debian 12 ships), or PG=17 / PG=18, which run the set-up commands in a
+# Debian chroot of their own (scripts/in_chroot.sh; PG_MAJOR is the major
+# of the machine or chroot the commands run on)
+INSTALLED_MAJORS := $(sort $(patsubst /usr/lib/postgresql/%/bin/pg_config,%,$(wildcard /usr/lib/postgresql/*/bin/pg_config)))
+PG_MAJOR ?= $(or $(lastword $(INSTALLED_MAJORS)),15)
 PG ?= $(PG_MAJOR)
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config) pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

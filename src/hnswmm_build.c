@@ -18,9 +18,11 @@
 #include "common/pg_prng.h"
 #include "hnswmm.h"
 #include "hnswmm_buildgraph.h"
+#include "hnswmm_centers.h"
 #include "hnswmm_compat.h"
 #include "hnswmm_mapping.h"
 #include "hnswmm_quant.h"
+#include "hnswmm_utils.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/smgr.h"
@@ -248,17 +250,6 @@ set_layout(BuildState *bs, int dimensions)
 	bs->upper_used = palloc(sizeof(uint32) * bs->layout.upper_pages);
 	bs->vec = palloc0(bs->layout.slot_size);
 	bs->have_layout = true;
-}
-
-void
-hnswmm_check_dimensions(Relation index, int expected, int actual)
-{
-	if (expected != actual)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", expected, actual),
-				 errdetail("All vectors of index \"%s\" must have the same number of dimensions.",
-						   RelationGetRelationName(index))));
 }
 
 static void

@@ -21,11 +21,9 @@
  */
 #include "postgres.h"
 
-#include <float.h>
-
 #include "common/pg_prng.h"
 #include "distance.h"
-#include "hnswmm_quant.h"
+#include "hnswmm_centers.h"
 #include "miscadmin.h"
 #include "utils/rel.h"
 
@@ -74,27 +72,6 @@ centers_alloc(int count, int dimensions)
 	return c;
 }
 
-#define CENTER(c, k)	((c)->vectors + (Size) (k) * (c)->dimensions)
-
-int
-hnswmm_nearest_center(const HnswmmCenters *centers, const float *vec)
-{
-	int			best = 0;
-	float		best_dist = FLT_MAX;
-
-	for (int k = 0; k < centers->count; k++)
-	{
-		float		d = hm_l2_squared(vec, CENTER(centers, k), centers->dimensions);
-
-		if (d < best_dist)
-		{
-			best_dist = d;
-			best = k;
-		}
-	}
-	return best;
-}
-
 /* Vectors spread evenly over the ids, copied out of the file */
 static float *
 read_sample(HnswmmReader *reader, uint32 nnodes, int nsample)
@@ -119,9 +96,10 @@ seed_centers(HnswmmCenters *c, const float *sample, int nsample, pg_prng_state *
 	int			dim = c->dimensions;
 	double	   *nearest = palloc(sizeof(double) * nsample);
 
-	memcpy(CENTER(c, 0), sample, sizeof(float) * dim);
+	memcpy(hnswmm_center_vector(c, 0), sample, sizeof(float) * dim);
 	for (int i = 0; i < nsample; i++)
-		nearest[i] = hm_l2_squared(sample + (Size) i * dim, CENTER(c, 0), dim);
+		nearest[i] = hm_l2_squared(sample + (Size) i * dim,
+								   hnswmm_center_vector(c, 0), dim);
 	for (int k = 1; k < c->count; k++)
 	{
 		double		total = 0;
@@ -140,10 +118,12 @@ seed_centers(HnswmmCenters *c, const float *sample, int nsample, pg_prng_state *
 				break;
 			}
 		}
-		memcpy(CENTER(c, k), sample + (Size) chosen * dim, sizeof(float) * dim);
+		memcpy(hnswmm_center_vector(c, k), sample + (Size) chosen * dim,
+			   sizeof(float) * dim);
 		for (int i = 0; i < nsample; i++)
 			nearest[i] = Min(nearest[i],
-							 hm_l2_squared(sample + (Size) i * dim, CENTER(c, k), dim));
+							 hm_l2_squared(sample + (Size) i * dim,
+										   hnswmm_center_vector(c, k), dim));
 		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(nearest);
@@ -170,7 +150,8 @@ kmeans_round(HnswmmCenters *c, const float *sample, int nsample)
 	{
 		/* a center nobody chose stays where it is */
 		for (int j = 0; j < dim && counts[k] > 0; j++)
-			CENTER(c, k)[j] = (float) (sums[(Size) k * dim + j] / counts[k]);
+			hnswmm_center_vector(c, k)[j] =
+				(float) (sums[(Size) k * dim + j] / counts[k]);
 	}
 	pfree(sums);
 	pfree(counts);
@@ -185,8 +166,10 @@ round_centers(HnswmmCenters *c, char *codes, int size)
 {
 	for (int k = 0; k < c->count; k++)
 	{
-		hnswmm_encode_center(CENTER(c, k), c->dimensions, codes + (Size) k * size);
-		hnswmm_decode_center(codes + (Size) k * size, c->dimensions, CENTER(c, k));
+		char	   *code = codes + (Size) k * size;
+
+		hnswmm_encode_center(hnswmm_center_vector(c, k), c->dimensions, code);
+		hnswmm_decode_center(code, c->dimensions, hnswmm_center_vector(c, k));
 	}
 }
 
@@ -275,7 +258,7 @@ read_center_pages(Relation index, const HnswmmLayout *layout, int size,
 					 errhint("REINDEX the index.")));
 		for (int j = k; j < Min(c->count, k + per_page); j++)
 			hnswmm_decode_center(HnswmmPagePayload(page) + (Size) (j - k) * size,
-								 layout->dimensions, CENTER(c, j));
+								 layout->dimensions, hnswmm_center_vector(c, j));
 		UnlockReleaseBuffer(buf);
 	}
 }

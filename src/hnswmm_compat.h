@@ -13,9 +13,11 @@
 #include "access/relscan.h"
 #include "access/xlog.h"
 #include "commands/vacuum.h"
+#include "miscadmin.h"
 #include "common/relpath.h"
 #include "nodes/pathnodes.h"
 #include "pgstat.h"
+#include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "storage/smgr.h"
 #include "utils/rel.h"
@@ -161,6 +163,67 @@ hnswmm_set_version_capabilities(IndexAmRoutine *am)
 	am->amsummarizing = false;
 #endif
 	(void) am;
+}
+
+/*
+ * Read into shared buffers every block that next(arg) names, until it
+ * returns InvalidBlockNumber; returns how many.  From PostgreSQL 17 a read
+ * stream does it, which combines neighbouring blocks into one read and
+ * asks for the next ones ahead while a read is under way; before 17, one
+ * ReadBuffer at a time.
+ */
+typedef BlockNumber (*HnswmmNextBlock) (void *arg);
+
+#if PG_VERSION_NUM >= 170000
+#include "storage/read_stream.h"
+
+typedef struct HnswmmStreamBlocks
+{
+	HnswmmNextBlock next;
+	void	   *arg;
+} HnswmmStreamBlocks;
+
+static inline BlockNumber
+hnswmm_stream_next(ReadStream *stream, void *private_data, void *per_buffer)
+{
+	HnswmmStreamBlocks *blocks = (HnswmmStreamBlocks *) private_data;
+
+	(void) stream;
+	(void) per_buffer;
+	return blocks->next(blocks->arg);
+}
+#endif
+
+static inline int64
+hnswmm_load_blocks(Relation rel, HnswmmNextBlock next, void *arg)
+{
+	int64		n = 0;
+#if PG_VERSION_NUM >= 170000
+	HnswmmStreamBlocks blocks = {next, arg};
+	ReadStream *stream = read_stream_begin_relation(READ_STREAM_FULL, NULL, rel,
+													MAIN_FORKNUM,
+													hnswmm_stream_next,
+													&blocks, 0);
+	Buffer		buf;
+
+	while ((buf = read_stream_next_buffer(stream, NULL)) != InvalidBuffer)
+	{
+		ReleaseBuffer(buf);
+		n++;
+		CHECK_FOR_INTERRUPTS();
+	}
+	read_stream_end(stream);
+#else
+	BlockNumber blkno;
+
+	while ((blkno = next(arg)) != InvalidBlockNumber)
+	{
+		ReleaseBuffer(ReadBuffer(rel, blkno));
+		n++;
+		CHECK_FOR_INTERRUPTS();
+	}
+#endif
+	return n;
 }
 
 #endif							/* HNSWMM_COMPAT_H */

@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "hnswmm_centers.h"
 #include "hnswmm_graph.h"
 #include "hnswmm_quant.h"
 #include "miscadmin.h"

@@ -17,49 +17,10 @@
  */
 #include "postgres.h"
 
-#include "access/xlog.h"
-
 #include "access/htup_details.h"
 #include "hnswmm.h"
-#include "utils/builtins.h"
+#include "hnswmm_utils.h"
 #include "utils/rel.h"
-
-/* At most this many INCLUDE columns: their null flags fill one byte */
-#define HNSWMM_MAX_INCLUDE	8
-
-/*
- * Bytes of INCLUDE values in each slot of an index, checking that its
- * INCLUDE columns can be kept there
- */
-int
-hnswmm_include_size(Relation index)
-{
-	TupleDesc	desc = RelationGetDescr(index);
-	int			nkeys = IndexRelationGetNumberOfKeyAttributes(index);
-	int			size = 1;
-
-	if (desc->natts == nkeys)
-		return 0;
-	if (desc->natts - nkeys > HNSWMM_MAX_INCLUDE)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("an hnswmm index can include at most %d columns",
-						HNSWMM_MAX_INCLUDE)));
-	for (int i = nkeys; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (att->attlen <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("hnswmm cannot include column \"%s\" of type %s",
-							NameStr(att->attname), format_type_be(att->atttypid)),
-					 errdetail("INCLUDE columns of an hnswmm index must have a fixed-length type."),
-					 errhint("Include an integer key and join on it.")));
-		size += att->attlen;
-	}
-	return TYPEALIGN(sizeof(float), size);
-}
 
 /* The INCLUDE values among an index tuple's values, into a slot's bytes */
 void

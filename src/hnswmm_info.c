@@ -6,75 +6,12 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "catalog/index.h"
-#include "catalog/pg_class.h"
-#include "commands/defrem.h"
 #include "funcapi.h"
 #include "hnswmm.h"
 #include "hnswmm_quant.h"
-#include "miscadmin.h"
-#include "storage/lmgr.h"
-#include "utils/acl.h"
+#include "hnswmm_utils.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
-
-/*
- * Open an hnswmm index for inspection, checking the caller may read it;
- * its table is locked in heap_lock first.  Only an index with storage of
- * its own will do: a partitioned index has no file (its partitions'
- * indexes do).
- */
-Relation
-hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock)
-{
-	char		relkind = get_rel_relkind(indexoid);
-	Oid			heapoid;
-	Relation	index;
-	AclResult	acl;
-
-	if (relkind == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("there is no relation with OID %u", indexoid)));
-	if (relkind == RELKIND_PARTITIONED_INDEX)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is a partitioned index", get_rel_name(indexoid)),
-				 errdetail("A partitioned index has no storage of its own."),
-				 errhint("Inspect the index of each partition instead.")));
-	if (relkind != RELKIND_INDEX)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", get_rel_name(indexoid))));
-	heapoid = IndexGetRelation(indexoid, false);
-	acl = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(heapoid));
-	LockRelationOid(heapoid, heap_lock);
-	index = index_open(indexoid, AccessShareLock);
-	if (index->rd_rel->relam != get_index_am_oid("hnswmm", false))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an hnswmm index",
-						RelationGetRelationName(index))));
-	return index;
-}
-
-/*
- * Close an index opened by hnswmm_open_for_inspection, and let go of its
- * locks and its table's: the functions read what they need before they
- * return, and a caller's open transaction should not hold up writers
- * (hnswmm_verify's ShareLock would) or DDL.
- */
-void
-hnswmm_close_after_inspection(Relation index, LOCKMODE heap_lock)
-{
-	Oid			heapoid = index->rd_index->indrelid;
-
-	index_close(index, AccessShareLock);
-	UnlockRelationOid(heapoid, heap_lock);
-}
 
 PG_FUNCTION_INFO_V1(hnswmm_index_info);
 Datum

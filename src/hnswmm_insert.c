@@ -15,7 +15,9 @@
 
 #include "common/pg_prng.h"
 #include "hnswmm.h"
+#include "hnswmm_flush.h"
 #include "hnswmm_graph.h"
+#include "hnswmm_utils.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 

@@ -37,6 +37,7 @@
 #include "common/hashfn.h"
 #include "distance.h"
 #include "hnswmm_quant.h"
+#include "hnswmm_utils.h"
 #include "port/pg_bitutils.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -288,7 +289,7 @@ rotated_center(HnswmmCenters *centers, int k)
 	}
 	if (!centers->is_rotated[k])
 	{
-		rotate(centers->vectors + (Size) k * dim, dim, centers->rotated + (Size) k * n);
+		rotate(hnswmm_center_vector(centers, k), dim, centers->rotated + (Size) k * n);
 		centers->is_rotated[k] = true;
 	}
 	return centers->rotated + (Size) k * n;
@@ -300,7 +301,7 @@ encode_binary(HnswmmCenters *centers, bool l2, const float *vec, char *code)
 	int			dim = centers->dimensions;
 	int			n = rotated_length(dim);
 	int			k = hnswmm_nearest_center(centers, vec);
-	const float *center = centers->vectors + (Size) k * dim;
+	const float *center = hnswmm_center_vector(centers, k);
 	const float *rc = rotated_center(centers, k);
 	float	   *r = rotated(vec, center, dim);
 	uint8	   *bits = (uint8 *) code + sizeof(BinaryHeader);
@@ -332,6 +333,26 @@ encode_binary(HnswmmCenters *centers, bool l2, const float *vec, char *code)
 	h.center = (uint16) k;
 	memcpy(code, &h, sizeof(h));
 	pfree(r);
+}
+
+/* The center nearest to vec (L2) */
+int
+hnswmm_nearest_center(const HnswmmCenters *centers, const float *vec)
+{
+	int			best = 0;
+	float		best_dist = FLT_MAX;
+
+	for (int k = 0; k < centers->count; k++)
+	{
+		float		d = hm_l2_squared(vec, hnswmm_center_vector(centers, k), centers->dimensions);
+
+		if (d < best_dist)
+		{
+			best_dist = d;
+			best = k;
+		}
+	}
+	return best;
 }
 
 /* The code of a (prepared) vector; centers are used by binary codes only */
@@ -376,7 +397,7 @@ binary_query(HnswmmCodeQuery *cq, const HnswmmCenters *centers, const float *que
 	cq->center_terms = palloc(sizeof(float) * centers->count);
 	for (int k = 0; k < centers->count; k++)
 	{
-		const float *c = centers->vectors + (Size) k * dim;
+		const float *c = hnswmm_center_vector(centers, k);
 
 		cq->center_terms[k] = cq->l2 ? hm_l2_squared(query, c, dim) :
 			hm_inner_product(query, c, dim);

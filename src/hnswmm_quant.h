@@ -23,6 +23,13 @@ typedef struct HnswmmCenters
 	bool	   *is_rotated;		/* which of them are filled in */
 } HnswmmCenters;
 
+/* Center k's vector */
+static inline float *
+hnswmm_center_vector(const HnswmmCenters *centers, int k)
+{
+	return centers->vectors + (Size) k * centers->dimensions;
+}
+
 /* A query prepared for distances to codes (one per scan) */
 typedef struct HnswmmCodeQuery
 {
@@ -47,25 +54,8 @@ extern int	hnswmm_code_size(HnswmmQuantization quantization, int dimensions);
 extern double hnswmm_binary_rerank_factor(int dimensions);
 extern int	hnswmm_center_size(HnswmmQuantization quantization, int dimensions);
 
-/* hnswmm_centers.c */
-extern uint32 hnswmm_center_pages(HnswmmQuantization quantization, int dimensions);
-extern int	hnswmm_center_count(const HnswmmLayout *layout, uint32 nnodes);
-extern int	hnswmm_nearest_center(const HnswmmCenters *centers, const float *vec);
-extern HnswmmCenters *hnswmm_choose_centers(HnswmmReader *reader, uint32 nnodes,
-											char **codes);
-extern void hnswmm_center_page_images(char *pages, uint32 n, const char *codes,
-									  int count, int size);
-extern const HnswmmCenters *hnswmm_cached_centers(Relation index,
-												  const HnswmmMetaPageData *meta,
-												  const HnswmmLayout *layout);
-extern void hnswmm_check_center_pages(Relation index,
-									  const HnswmmMetaPageData *meta,
-									  const HnswmmLayout *layout);
-extern HnswmmCenters *hnswmm_read_centers(Relation index,
-										  const HnswmmMetaPageData *meta,
-										  const HnswmmLayout *layout);
-
 /* hnswmm_quant.c */
+extern int	hnswmm_nearest_center(const HnswmmCenters *centers, const float *vec);
 extern const char *hnswmm_quantization_name(HnswmmQuantization quantization);
 extern void hnswmm_check_params(Relation index, int dimensions,
 								const HnswmmParams *params);

@@ -30,6 +30,7 @@
 #include "hnswmm_compat.h"
 #include "hnswmm_graph.h"
 #include "hnswmm_quant.h"
+#include "hnswmm_utils.h"
 #include "portability/instr_time.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"

@@ -1,9 +1,9 @@
 /*
  * hnswmm_store.c
- *		The vector store: reading vectors through a mapping of the index's
- *		files (hnswmm_mapping.c) or through buffers, the metrics' kernels as
- *		the index applies them, and the "flushed" watermark that says which
- *		vectors are in the file.
+ *		Reading vectors: through a mapping of the index's files
+ *		(hnswmm_mapping.c) below the "flushed" watermark, through buffers
+ *		above it.  The watermark is advanced by hnswmm_flush.c; the metric's
+ *		kernels are chosen in hnswmm_utils.c.
  *
  * Rules (doc/design.md, section 2):
  * - a vector slot is written once, so a mapped page may be read while
@@ -18,73 +18,14 @@
  */
 #include "postgres.h"
 
-#include <math.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
-#include "access/xlog.h"
-#include "distance.h"
 #include "hnswmm_mapping.h"
 #include "hnswmm_store.h"
-#include "miscadmin.h"
+#include "hnswmm_utils.h"
 #include "utils/rel.h"
 
 #define PAYLOAD_FLOATS	(HNSWMM_PAYLOAD / sizeof(float))
-
-/* Most vector pages one insert flushes on its way out */
-#define FLUSH_BATCH_PAGES	64
-
-void
-hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel, bool *negate)
-{
-	*negate = false;
-	switch (metric)
-	{
-		case HNSWMM_METRIC_L2:
-			*kernel = hm_kernels()->l2_squared;
-			break;
-		case HNSWMM_METRIC_IP:
-		case HNSWMM_METRIC_COSINE:
-			*kernel = hm_kernels()->inner_product;
-			*negate = true;
-			break;
-		case HNSWMM_METRIC_L1:
-			*kernel = hm_kernels()->l1;
-			break;
-		default:
-			elog(ERROR, "hnswmm: unknown metric %d", (int) metric);
-	}
-}
-
-/* Distance between two vectors held in memory */
-float
-hnswmm_query_distance(HnswmmKernel kernel, bool negate,
-					  const float *a, const float *b, int n)
-{
-	float		d = kernel(a, b, n);
-
-	return hnswmm_ordered_distance(negate ? -d : d);
-}
-
-/*
- * The form in which a vector is indexed and searched: cosine normalises.
- * Returns false for a vector that cannot be indexed (zero under cosine).
- */
-bool
-hnswmm_prepare_vector(HnswmmMetric metric, const float *in, float *out, int dim)
-{
-	double		norm;
-
-	memcpy(out, in, dim * sizeof(float));
-	if (metric != HNSWMM_METRIC_COSINE)
-		return true;
-	norm = sqrt(hm_norm_squared_double(in, dim));
-	if (norm == 0.0 || isnan(norm))
-		return false;
-	for (int i = 0; i < dim; i++)
-		out[i] = (float) (in[i] / norm);
-	return true;
-}
 
 static void
 reader_init(HnswmmReader *reader, Relation index, const HnswmmLayout *layout)
@@ -350,136 +291,4 @@ hnswmm_reader_copy_slot(HnswmmReader *reader, uint32 id, char *out)
 {
 	for_each_piece(reader, id, reader->layout.slot_size / sizeof(float),
 				   copy_piece, out);
-}
-
-/*
- * Node counts of extent `extent` up to vector page `page` (0-based within
- * the extent): *through = nodes whose slots end on or before that page,
- * *touching = nodes whose slots start on or before it.
- */
-static void
-nodes_up_to_page(const HnswmmLayout *layout, uint32 extent, uint32 page,
-				 uint32 *through, uint32 *touching)
-{
-	uint64		end = (uint64) (page + 1) * HNSWMM_PAYLOAD;
-	uint64		vbytes = (uint64) layout->slot_size;
-	uint32		base = extent * layout->nodes_per_extent;
-
-	*through = base + (uint32) Min(end / vbytes, layout->nodes_per_extent);
-	*touching = base + (uint32) Min((end + vbytes - 1) / vbytes,
-									layout->nodes_per_extent);
-}
-
-static BlockNumber
-first_vector_block(const HnswmmLayout *layout, uint32 extent)
-{
-	return hnswmm_extent_start(layout, extent) + layout->graph_pages +
-		layout->upper_pages;
-}
-
-/*
- * Write vector page blkno to the file if its content is durable in WAL
- * already (so the write costs no WAL flush).  Returns false if it is not.
- */
-static bool
-flush_if_durable(Relation index, BlockNumber blkno, XLogRecPtr durable)
-{
-	Buffer		buf = ReadBuffer(index, blkno);
-	bool		ok;
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	ok = PageGetLSN(BufferGetPage(buf)) <= durable;
-	if (ok)
-		FlushOneBuffer(buf);
-	UnlockReleaseBuffer(buf);
-	return ok;
-}
-
-typedef struct FlushedChange
-{
-	uint32		flushed;		/* the new watermark */
-	bool		restamp;		/* also stamp the metapage for this file */
-} FlushedChange;
-
-static bool
-change_flushed(Relation index, HnswmmMetaPage meta, void *arg)
-{
-	FlushedChange *c = (FlushedChange *) arg;
-
-	if (c->restamp)
-	{
-		hnswmm_stamp(index, meta);
-		meta->flushed = c->flushed;
-		return true;
-	}
-	if (c->flushed <= meta->flushed)
-		return false;
-	meta->flushed = c->flushed;
-	return true;
-}
-
-static void
-set_flushed(Relation index, uint32 flushed, bool restamp)
-{
-	FlushedChange c = {flushed, restamp};
-
-	hnswmm_change_meta(index, change_flushed, &c);
-}
-
-/*
- * Called by writers after they changed the index: write complete vector
- * pages past the watermark to the file and advance the watermark, so that
- * scans read those vectors through the mapping.  After a promotion, a
- * restore, pg_upgrade or a copy of the file the stamp does not match: write
- * every dirty page of the index once, then stamp it.
- */
-void
-hnswmm_advance_flushed(Relation index)
-{
-	HnswmmMetaPageData meta;
-	HnswmmLayout layout;
-	XLogRecPtr	durable;
-	uint32		flushed;
-	uint32		extent;
-	uint32		page;
-	int			budget = FLUSH_BATCH_PAGES;
-
-	if (RelationUsesLocalBuffers(index) || RecoveryInProgress())
-		return;
-	hnswmm_get_meta(index, &meta);
-	if (meta.dimensions == 0 || meta.nnodes == 0)
-		return;
-	if (!hnswmm_stamp_matches(index, &meta))
-	{
-		FlushRelationBuffers(index);
-		set_flushed(index, meta.nnodes, true);
-		return;
-	}
-
-	hnswmm_layout_from_meta(&layout, &meta);
-	durable = GetFlushRecPtr(NULL);
-	flushed = meta.flushed;
-	extent = flushed / layout.nodes_per_extent;
-	page = hnswmm_vector_slot(&layout, flushed).first_block -
-		first_vector_block(&layout, extent);
-	while (budget-- > 0)
-	{
-		uint32		through;
-		uint32		touching;
-
-		nodes_up_to_page(&layout, extent, page, &through, &touching);
-		if (touching > meta.nnodes)
-			break;				/* a vector on this page is not written yet */
-		if (!flush_if_durable(index, first_vector_block(&layout, extent) + page,
-							  durable))
-			break;
-		flushed = Max(flushed, through);
-		if (++page == layout.vector_pages)
-		{
-			extent++;
-			page = 0;
-		}
-	}
-	if (flushed > meta.flushed)
-		set_flushed(index, flushed, false);
 }

@@ -7,14 +7,9 @@
 #ifndef HNSWMM_STORE_H
 #define HNSWMM_STORE_H
 
-#include <math.h>
-
 #include "hnswmm.h"
 #include "hnswmm_mapping.h"
-#include "utils/float.h"
-
-/* Sum of a kernel over a piece of a vector */
-typedef float (*HnswmmKernel) (const float *a, const float *b, int n);
+#include "hnswmm_utils.h"
 
 typedef struct HnswmmReader
 {
@@ -57,24 +52,5 @@ hnswmm_mapped_rest(const float *vec, int first)
 
 	return (const float *) (end + (BLCKSZ - HNSWMM_PAYLOAD));
 }
-
-/*
- * A distance as searches compare it: NaN (inf - inf in an inner product of
- * huge values) as +infinity, so that heaps and comparisons stay ordered
- */
-static inline float
-hnswmm_ordered_distance(float d)
-{
-	return unlikely(isnan(d)) ? get_float4_infinity() : d;
-}
-
-extern float hnswmm_query_distance(HnswmmKernel kernel, bool negate,
-								   const float *a, const float *b, int n);
-extern void hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel,
-								 bool *negate);
-extern bool hnswmm_prepare_vector(HnswmmMetric metric, const float *in,
-								  float *out, int dim);
-
-extern void hnswmm_advance_flushed(Relation index);
 
 #endif							/* HNSWMM_STORE_H */

@@ -31,6 +31,7 @@
 #include "commands/vacuum.h"
 #include "hnswmm.h"
 #include "hnswmm_compat.h"
+#include "hnswmm_flush.h"
 #include "hnswmm_graph.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"

@@ -1,0 +1,308 @@
+/*
+ * hnswmm_utils.c
+ *		What the handler and the phases (build, insert, scan, vacuum,
+ *		inspection) share, as bloom's blutils.c: module initialisation with
+ *		the settings and index options, an index's options and metric, the
+ *		metric's kernels as the index applies them, the size of INCLUDE
+ *		values, the dimension check, and opening an index for inspection.
+ *		It calls into no other file of the access method but the mapping's
+ *		initialisation, so every other file may call it.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/reloptions.h"
+#include "catalog/index.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "distance.h"
+#include "hnswmm_mapping.h"
+#include "hnswmm_utils.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+/* PG_MODULE_MAGIC is in vector.c */
+
+int			hnswmm_ef_search = HNSWMM_DEFAULT_EF_SEARCH;
+int			hnswmm_iterative_scan = HNSWMM_ITERATIVE_RELAXED;
+int			hnswmm_max_scan_tuples = HNSWMM_DEFAULT_MAX_SCAN_TUPLES;
+int			hnswmm_rerank = 0;
+
+static const struct config_enum_entry iterative_scan_options[] = {
+	{"off", HNSWMM_ITERATIVE_OFF, false},
+	{"relaxed_order", HNSWMM_ITERATIVE_RELAXED, false},
+	{"strict_order", HNSWMM_ITERATIVE_STRICT, false},
+	{NULL, 0, false}
+};
+
+static relopt_enum_elt_def quantization_options[] = {
+	{"none", HNSWMM_QUANT_NONE},
+	{"sq8", HNSWMM_QUANT_SQ8},
+	{"binary", HNSWMM_QUANT_BINARY},
+	{NULL}
+};
+
+static relopt_kind hnswmm_relopt_kind;
+
+void
+_PG_init(void)
+{
+	hnswmm_relopt_kind = add_reloption_kind();
+	add_int_reloption(hnswmm_relopt_kind, "m",
+					  "Neighbours per node in the upper layers (twice as many in layer 0)",
+					  HNSWMM_DEFAULT_M, HNSWMM_MIN_M, HNSWMM_MAX_M,
+					  AccessExclusiveLock);
+	add_int_reloption(hnswmm_relopt_kind, "ef_construction",
+					  "Beam width while linking new nodes",
+					  HNSWMM_DEFAULT_EF_CONSTRUCTION, HNSWMM_MIN_EF_CONSTRUCTION,
+					  HNSWMM_MAX_EF_CONSTRUCTION,
+					  AccessExclusiveLock);
+	add_enum_reloption(hnswmm_relopt_kind, "quantization",
+					   "Code kept with each node for scans to walk the graph by",
+					   quantization_options, HNSWMM_QUANT_NONE,
+					   "Valid values are \"none\", \"sq8\" and \"binary\".",
+					   AccessExclusiveLock);
+
+	DefineCustomIntVariable("hnswmm.ef_search",
+							"Beam width of hnswmm index scans.",
+							"Larger values find more of the true nearest neighbours and take longer.",
+							&hnswmm_ef_search, HNSWMM_DEFAULT_EF_SEARCH, 1, HNSWMM_MAX_EF_SEARCH,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("hnswmm.iterative_scan",
+							 "Whether a scan goes on past ef_search rows while the query asks for more.",
+							 "off ends a scan after ef_search rows; relaxed_order goes on, "
+							 "returning each further batch in order; strict_order also drops "
+							 "rows that would come out of order.",
+							 &hnswmm_iterative_scan, HNSWMM_ITERATIVE_RELAXED,
+							 iterative_scan_options, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnswmm.rerank",
+							"Candidates a scan of a quantized index re-ranks with exact distances.",
+							"The scan walks the graph by codes with a beam at least this wide, then "
+							"reads the full vectors of this many of its best candidates. 0 means "
+							"ef_search for sq8 codes, and for binary codes two to four times "
+							"ef_search (more below 512 code bits) but at least 20.",
+							&hnswmm_rerank, 0, 0, HNSWMM_MAX_RERANK,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnswmm.max_scan_tuples",
+							"Most rows an iterative scan returns.",
+							NULL, &hnswmm_max_scan_tuples,
+							HNSWMM_DEFAULT_MAX_SCAN_TUPLES, 1, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("hnswmm");
+
+	hnswmm_mapping_init();
+}
+
+/* amoptions: parse and check an index's WITH (...) options */
+bytea *
+hnswmm_options(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"m", RELOPT_TYPE_INT, offsetof(HnswmmOptions, m)},
+		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswmmOptions, ef_construction)},
+		{"quantization", RELOPT_TYPE_ENUM, offsetof(HnswmmOptions, quantization)},
+	};
+	HnswmmOptions *opts;
+
+	opts = (HnswmmOptions *) build_reloptions(reloptions, validate,
+											  hnswmm_relopt_kind,
+											  sizeof(HnswmmOptions),
+											  tab, lengthof(tab));
+	if (validate && opts != NULL && opts->ef_construction < 2 * opts->m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ef_construction must be at least twice m"),
+				 errdetail("ef_construction is %d and m is %d.",
+						   opts->ef_construction, opts->m)));
+	return (bytea *) opts;
+}
+
+/* The index options of an index, with their defaults where not given */
+void
+hnswmm_read_options(Relation index, HnswmmParams *params)
+{
+	HnswmmOptions *opts = (HnswmmOptions *) index->rd_options;
+
+	params->m = opts ? opts->m : HNSWMM_DEFAULT_M;
+	params->ef_construction = opts ? opts->ef_construction :
+		HNSWMM_DEFAULT_EF_CONSTRUCTION;
+	params->quantization = opts ? (HnswmmQuantization) opts->quantization :
+		HNSWMM_QUANT_NONE;
+	params->include_size = hnswmm_include_size(index);
+}
+
+/* The metric of an index, from its operator class's support function 1 */
+HnswmmMetric
+hnswmm_index_metric(Relation index)
+{
+	RegProcedure proc = index_getprocid(index, 1, 1);
+
+	if (!RegProcedureIsValid(proc))
+		elog(ERROR, "hnswmm: operator class has no support function 1");
+	return (HnswmmMetric) DatumGetInt32(OidFunctionCall1(proc, (Datum) 0));
+}
+
+/*
+ * Bytes of INCLUDE values in each slot of an index, checking that its
+ * INCLUDE columns can be kept there
+ */
+int
+hnswmm_include_size(Relation index)
+{
+	TupleDesc	desc = RelationGetDescr(index);
+	int			nkeys = IndexRelationGetNumberOfKeyAttributes(index);
+	int			size = 1;
+
+	if (desc->natts == nkeys)
+		return 0;
+	if (desc->natts - nkeys > HNSWMM_MAX_INCLUDE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("an hnswmm index can include at most %d columns",
+						HNSWMM_MAX_INCLUDE)));
+	for (int i = nkeys; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attlen <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("hnswmm cannot include column \"%s\" of type %s",
+							NameStr(att->attname), format_type_be(att->atttypid)),
+					 errdetail("INCLUDE columns of an hnswmm index must have a fixed-length type."),
+					 errhint("Include an integer key and join on it.")));
+		size += att->attlen;
+	}
+	return TYPEALIGN(sizeof(float), size);
+}
+
+/* A vector of another dimension than the index's is an error */
+void
+hnswmm_check_dimensions(Relation index, int expected, int actual)
+{
+	if (expected != actual)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", expected, actual),
+				 errdetail("All vectors of index \"%s\" must have the same number of dimensions.",
+						   RelationGetRelationName(index))));
+}
+
+/*
+ * The kernel that sums a metric's distance over a piece of a vector, and
+ * whether the index orders by its negation (inner products)
+ */
+void
+hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel, bool *negate)
+{
+	*negate = false;
+	switch (metric)
+	{
+		case HNSWMM_METRIC_L2:
+			*kernel = hm_kernels()->l2_squared;
+			break;
+		case HNSWMM_METRIC_IP:
+		case HNSWMM_METRIC_COSINE:
+			*kernel = hm_kernels()->inner_product;
+			*negate = true;
+			break;
+		case HNSWMM_METRIC_L1:
+			*kernel = hm_kernels()->l1;
+			break;
+		default:
+			elog(ERROR, "hnswmm: unknown metric %d", (int) metric);
+	}
+}
+
+/* Distance between two vectors held in memory */
+float
+hnswmm_query_distance(HnswmmKernel kernel, bool negate,
+					  const float *a, const float *b, int n)
+{
+	float		d = kernel(a, b, n);
+
+	return hnswmm_ordered_distance(negate ? -d : d);
+}
+
+/*
+ * The form in which a vector is indexed and searched: cosine normalises.
+ * Returns false for a vector that cannot be indexed (zero under cosine).
+ */
+bool
+hnswmm_prepare_vector(HnswmmMetric metric, const float *in, float *out, int dim)
+{
+	double		norm;
+
+	memcpy(out, in, dim * sizeof(float));
+	if (metric != HNSWMM_METRIC_COSINE)
+		return true;
+	norm = sqrt(hm_norm_squared_double(in, dim));
+	if (norm == 0.0 || isnan(norm))
+		return false;
+	for (int i = 0; i < dim; i++)
+		out[i] = (float) (in[i] / norm);
+	return true;
+}
+
+/*
+ * Open an hnswmm index for inspection, checking the caller may read it;
+ * its table is locked in heap_lock first.  Only an index with storage of
+ * its own will do: a partitioned index has no file (its partitions'
+ * indexes do).
+ */
+Relation
+hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock)
+{
+	char		relkind = get_rel_relkind(indexoid);
+	Oid			heapoid;
+	Relation	index;
+	AclResult	acl;
+
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("there is no relation with OID %u", indexoid)));
+	if (relkind == RELKIND_PARTITIONED_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partitioned index", get_rel_name(indexoid)),
+				 errdetail("A partitioned index has no storage of its own."),
+				 errhint("Inspect the index of each partition instead.")));
+	if (relkind != RELKIND_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid))));
+	heapoid = IndexGetRelation(indexoid, false);
+	acl = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(heapoid));
+	LockRelationOid(heapoid, heap_lock);
+	index = index_open(indexoid, AccessShareLock);
+	if (index->rd_rel->relam != get_index_am_oid("hnswmm", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnswmm index",
+						RelationGetRelationName(index))));
+	return index;
+}
+
+/*
+ * Close an index opened by hnswmm_open_for_inspection, and let go of its
+ * locks and its table's: the functions read what they need before they
+ * return, and a caller's open transaction should not hold up writers
+ * (hnswmm_verify's ShareLock would) or DDL.
+ */
+void
+hnswmm_close_after_inspection(Relation index, LOCKMODE heap_lock)
+{
+	Oid			heapoid = index->rd_index->indrelid;
+
+	index_close(index, AccessShareLock);
+	UnlockRelationOid(heapoid, heap_lock);
+}

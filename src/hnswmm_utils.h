@@ -1,0 +1,52 @@
+/*
+ * hnswmm_utils.h
+ *		What the handler and the phases share (hnswmm_utils.c): settings,
+ *		index options, the metric and its kernels, INCLUDE sizes, the
+ *		dimension check, opening an index for inspection.
+ */
+#ifndef HNSWMM_UTILS_H
+#define HNSWMM_UTILS_H
+
+#include <math.h>
+
+#include "hnswmm.h"
+#include "storage/lockdefs.h"
+#include "utils/float.h"
+
+/* Settings (GUCs), defined in _PG_init */
+extern int	hnswmm_ef_search;
+extern int	hnswmm_iterative_scan;	/* HnswmmIterativeScan */
+extern int	hnswmm_max_scan_tuples;
+extern int	hnswmm_rerank;
+
+extern void _PG_init(void);
+extern bytea *hnswmm_options(Datum reloptions, bool validate);
+extern void hnswmm_read_options(Relation index, HnswmmParams *params);
+extern HnswmmMetric hnswmm_index_metric(Relation index);
+extern int	hnswmm_include_size(Relation index);
+extern void hnswmm_check_dimensions(Relation index, int expected, int actual);
+
+/* Sum of a kernel over a piece of a vector */
+typedef float (*HnswmmKernel) (const float *a, const float *b, int n);
+
+/*
+ * A distance as searches compare it: NaN (inf - inf in an inner product of
+ * huge values) as +infinity, so that heaps and comparisons stay ordered
+ */
+static inline float
+hnswmm_ordered_distance(float d)
+{
+	return unlikely(isnan(d)) ? get_float4_infinity() : d;
+}
+
+extern void hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel,
+								 bool *negate);
+extern float hnswmm_query_distance(HnswmmKernel kernel, bool negate,
+								   const float *a, const float *b, int n);
+extern bool hnswmm_prepare_vector(HnswmmMetric metric, const float *in,
+								  float *out, int dim);
+
+extern Relation hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock);
+extern void hnswmm_close_after_inspection(Relation index, LOCKMODE heap_lock);
+
+#endif							/* HNSWMM_UTILS_H */
