@@ -2,9 +2,13 @@
 # Sourced, never run.  Every function is safe to run as root or as a normal
 # user; as root the server runs as the `postgres` user.
 
-# The PostgreSQL major: 15 on this machine (Debian 12), 17 or 18 in the
-# chroots of scripts/in_chroot.sh (make ... PG=N)
-PG_MAJOR=${PG_MAJOR:-15}
+# The PostgreSQL major: as the Makefile chooses it (the newest installed,
+# 15 where none is: Debian 12), 17 or 18 in the chroots of
+# scripts/in_chroot.sh (make ... PG=N)
+if [ -z "${PG_MAJOR:-}" ]; then
+  PG_MAJOR=$(ls /usr/lib/postgresql/*/bin/pg_config 2>/dev/null | sed -E 's|.*/postgresql/([0-9]+)/.*|\1|' | sort -n | tail -1)
+  PG_MAJOR=${PG_MAJOR:-15}
+fi
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 export PG_MAJOR PG_CONFIG
 PY=/usr/bin/python3
