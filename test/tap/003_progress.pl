@@ -1,7 +1,9 @@
 # CREATE INDEX reports its progress in pg_stat_progress_create_index: the
 # sub-phases loading vectors, building graph (with tuples done and total)
 # and writing graph.  A concurrent session samples the view while a build
-# runs.
+# runs: one session kept open, so that a sample takes a round trip, not a
+# psql start (which, on a loaded machine, let the short loading and
+# writing phases pass unseen).
 use strict;
 use warnings;
 use FindBin;
@@ -26,26 +28,37 @@ my $build = IPC::Run::start(
 	  'CREATE INDEX items_idx ON items USING hnswmm (emb) WITH (ef_construction = 100)' ],
 	'>', \$out, '2>', \$err);
 
+# (quietly: the test framework notes every query of a background session)
+my $sampler = quietly(sub { $node->background_psql('postgres') });
+quietly(sub { $sampler->query_safe('SET log_statement = none') });
 my %phases;
 my ($max_done, $total) = (0, 0);
-while ($build->pumpable)
-{
-	my $row = $node->safe_psql('postgres', q{
-		SELECT phase, tuples_total, tuples_done FROM pg_stat_progress_create_index});
-	if ($row ne '')
-	{
-		my ($phase, $t, $d) = split /\|/, $row;
-		$phases{$phase} = 1;
-		if ($phase =~ /building graph/)
-		{
-			$total = $t;
-			$max_done = $d if $d > $max_done;
-		}
-	}
-	$build->pump_nb;
-	usleep(20_000);
-}
+quietly(\&sample);
 $build->finish;
+$sampler->quit;
+
+sub sample
+{
+	while ($build->pumpable)
+	{
+		my $row = $sampler->query_safe(q{
+			SELECT phase, tuples_total, tuples_done FROM pg_stat_progress_create_index});
+		if ($row ne '')
+		{
+			my ($phase, $t, $d) = split /\|/, $row;
+			$phases{$phase} = 1;
+			if ($phase =~ /building graph/)
+			{
+				$total = $t;
+				$max_done = $d if $d > $max_done;
+			}
+		}
+		$build->pump_nb;
+		usleep(2_000);
+	}
+	return;
+}
+
 like($out, qr/CREATE INDEX/, 'the build finished');
 like($err, qr/hnswmm graph of 60000 vectors built in [0-9.]+ [kM]B of memory/,
 	'the build says how much memory the graph took');
