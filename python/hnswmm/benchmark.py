@@ -1,12 +1,12 @@
-"""`python3 -m hnswmm benchmark`: load a raw float32 file, index a range of
+"""`python3 -m hnswmm benchmark`: load part of a raw float32 file, index
 it, and measure recall and latency through SQL.
 
-The whole file goes into a table by binary COPY (load time).  A partial
-hnswmm index then covers the rows [start, start + rows) (build time).  The
-queries are the vectors that follow that range in the file; their exact
-neighbours in the range come from numpy, and each ef_search runs them all
-as `SELECT id ... WHERE id in the range ORDER BY embedding <op> $1 LIMIT k`
-(a prepared statement), timing each one.
+The rows [start, start + rows) of the file go into a table by binary COPY,
+with their row numbers as ids (load time), and an hnswmm index is built
+on them (build time).  The queries are the vectors that follow that range
+in the file, read by numpy and never loaded; their exact neighbours in the
+range come from numpy, and each ef_search runs them all as `SELECT id ...
+ORDER BY embedding <op> $1 LIMIT k` (a prepared statement), timing each one.
 """
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ from psycopg import sql
 
 from .adapters import register_vector
 from .exact import exact_knn, recall_at_k
-from .f32 import f32_rows, load_f32, read_f32
+from .f32 import f32_rows, load_f32, read_f32, resolve_dim
 from .store import METRICS
+from .tables import claim_table
 from .vector import Array
 
+DEFAULT_DIM = 384  # --dim without a sidecar
 EXACT_SQL_QUERIES = 10
 WARMUP_QUERIES = 20
 
@@ -46,28 +48,25 @@ class Timing:
 
 
 @dataclass(frozen=True)
-class _Queries:
-    """The SQL of one benchmark: table, index, the searches."""
+class Queries:
+    """The SQL of a benchmark or a search: table, index, and the search
+    (one parameter, the query; rows of id and distance)."""
 
     table: sql.Identifier
     index: sql.Composed
     search: sql.Composed
 
     @classmethod
-    def build(cls, args: argparse.Namespace, schema: str) -> _Queries:
+    def build(cls, args: argparse.Namespace, schema: str) -> Queries:
         table = sql.Identifier(args.table)
         metric = METRICS[args.metric]
-        lo, hi = sql.Literal(args.start), sql.Literal(args.start + args.rows)
-        # The bounds are literals: a generic plan could not prove that a
-        # parameter range lies inside the partial index's predicate.
         index = sql.SQL(
-            "CREATE INDEX {} ON {} USING hnswmm (embedding {}.{}) WITH (m = {}, ef_construction = {})"
-            " WHERE id >= {} AND id < {}").format(
+            "CREATE INDEX {} ON {} USING hnswmm (embedding {}.{}) WITH (m = {}, ef_construction = {})").format(
             sql.Identifier(f"{args.table}_embedding_idx"), table, sql.Identifier(schema),
-            sql.Identifier(metric.opclass), sql.Literal(args.m), sql.Literal(args.ef_construction), lo, hi)
+            sql.Identifier(metric.opclass), sql.Literal(args.m), sql.Literal(args.ef_construction))
         search = sql.SQL(
-            "SELECT id FROM {} WHERE id >= {} AND id < {} ORDER BY embedding OPERATOR({}.{}) %s LIMIT {}").format(
-            table, lo, hi, sql.Identifier(schema), sql.SQL(metric.operator), sql.Literal(args.k))
+            "SELECT id, embedding OPERATOR({}.{}) %s AS distance FROM {} ORDER BY distance LIMIT {}").format(
+            sql.Identifier(schema), sql.SQL(metric.operator), table, sql.Literal(args.k))
         return cls(table, index, search)
 
 
@@ -104,7 +103,9 @@ def _searcher(cur: psycopg.Cursor[Any], query: sql.Composed,
 
 
 def _check_args(args: argparse.Namespace) -> int:
-    """The number of vectors in the file, after checking the ranges fit."""
+    """The number of vectors in the file, after checking the ranges fit
+    (and setting args.dim from the file's sidecar when not given)."""
+    args.dim = resolve_dim(args.data, args.dim, DEFAULT_DIM)
     total = f32_rows(args.data, args.dim)
     need = args.start + args.rows + args.queries
     if min(args.rows, args.queries, args.k) < 1 or args.start < 0 or need > total:
@@ -120,19 +121,22 @@ def _plan_line(cur: psycopg.Cursor[Any], q: sql.Composed, vec: Array) -> str:
 
 def run(args: argparse.Namespace) -> int:
     total = _check_args(args)
-    size_mb = total * args.dim * 4 / 2**20
-    print(f"data: {args.data}, {total:,} x {args.dim} float32 ({size_mb:,.1f} MiB); metric {args.metric}")
+    print(f"data: {args.data}, {total:,} x {args.dim} float32 ({total * args.dim * 4 / 2**20:,.1f} MiB);"
+          f" metric {args.metric}")
+    size_mb = args.rows * args.dim * 4 / 2**20
     base = read_f32(args.data, args.dim, args.start, args.rows)
     queries = read_f32(args.data, args.dim, args.start + args.rows, args.queries)
     t = time.perf_counter()
     _, true_dist = exact_knn(args.metric, base, queries, args.k)
     print(f"exact top-{args.k} of {len(queries):,} queries by numpy in {time.perf_counter() - t:.2f} s")
     with psycopg.connect(args.dsn, autocommit=True) as conn:
-        queries_sql = _Queries.build(args, register_vector(conn).schema)
+        queries_sql = Queries.build(args, register_vector(conn).schema)
+        claim_table(conn, args.table, args.replace, "benchmark")
+        _load(conn, args, size_mb)  # creates the table, or leaves nothing behind
         try:
-            timings = _run_sql(conn, args, queries_sql, base, queries, true_dist, size_mb)
+            timings = _run_sql(conn, args, queries_sql, base, queries, true_dist)
         finally:
-            if not args.keep:
+            if not args.keep:  # the table this run created, and nothing else
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(queries_sql.table))
     print(f"\n| search | recall@{args.k} | QPS | p50 ms | p90 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|")
     for timing in timings:
@@ -140,13 +144,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_sql(conn: psycopg.Connection[Any], args: argparse.Namespace, q: _Queries, base: Array,
-             queries: Array, true_dist: Array, size_mb: float) -> list[Timing]:
+def _load(conn: psycopg.Connection[Any], args: argparse.Namespace, size_mb: float) -> None:
+    """Create the table and load the rows to index into it (one transaction)."""
     t = time.perf_counter()
-    rows = load_f32(conn, args.table, args.data, args.dim, progress=args.progress)
+    rows = load_f32(conn, args.table, args.data, args.dim, start=args.start, count=args.rows,
+                    progress=args.progress)
     load_s = time.perf_counter() - t
-    print(f"load: {rows:,} rows by binary COPY in {load_s:.2f} s"
+    print(f"load: {rows:,} rows ({args.start:,}..{args.start + rows - 1:,}) by binary COPY in {load_s:.2f} s"
           f" ({rows / load_s:,.0f} rows/s, {size_mb / load_s:,.1f} MiB/s)")
+
+
+def _run_sql(conn: psycopg.Connection[Any], args: argparse.Namespace, q: Queries, base: Array,
+             queries: Array, true_dist: Array) -> list[Timing]:
     conn.execute(sql.SQL("VACUUM ANALYZE {}").format(q.table))
     t = time.perf_counter()
     conn.execute(q.index)

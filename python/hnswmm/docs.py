@@ -8,10 +8,11 @@ Navigation bars and tables of contents are left out.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 def _newest_manual() -> Path:
     """The HTML manual of the newest postgresql-doc-N installed (Debian 12: 15)."""
@@ -135,3 +136,18 @@ def load_passages(directory: Path = DOCS_DIR, max_pages: int | None = None,
     for page in pages[:max_pages]:
         out.extend(page_passages(page, words))
     return out
+
+
+SNIPPET_CHARS = 320
+
+
+def passage_lines(rank: int, score: str, metadata: dict[str, Any] | None, text: str | None) -> list[str]:
+    """A found passage as printed: rank, score, title / section and page,
+    then the start of its text, indented."""
+    meta = metadata or {}
+    where = meta.get("title", "?")
+    if meta.get("section") and meta.get("section") != where:
+        where += f" / {meta['section']}"
+    return [f"{rank:3d}. [{score}] {where}  ({meta.get('page', '?')})",
+            textwrap.fill(textwrap.shorten(text or "", SNIPPET_CHARS, placeholder=" ..."),
+                          width=96, initial_indent="       ", subsequent_indent="       ")]

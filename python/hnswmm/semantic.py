@@ -10,7 +10,6 @@ answered with the nearest passages.
 from __future__ import annotations
 
 import argparse
-import textwrap
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,30 +17,48 @@ from typing import Any, Sequence
 import numpy as np
 import psycopg
 
-from .docs import Passage, load_passages
+from .docs import Passage, load_passages, passage_lines
 from .embed import Embedder, choose_embedder
 from .store import SearchResult, VectorStore
+from .tables import claim_table
+from .vector import Floats
 
-SNIPPET_CHARS = 320
 
-
-def index_passages(conn: psycopg.Connection[Any], table: str, passages: Sequence[Passage],
-                   embedder: Embedder, m: int = 16, ef_construction: int = 64,
-                   progress: bool = True) -> VectorStore:
-    """Embed the passages and store them in a new table with an index."""
+def embed_passages(passages: Sequence[Passage], embedder: Embedder) -> Floats:
+    """Fit the embedder on the passages and embed them."""
     texts = [p.for_embedding() for p in passages]
     t = time.perf_counter()
     embedder.fit(texts)
     vectors = embedder.embed(texts)
     print(f"embedded with {embedder.name} in {time.perf_counter() - t:.1f} s")
-    store = VectorStore(conn, table, embedder.dim, metric="cosine")
-    store.drop()
-    store.create()
+    return vectors
+
+
+def store_passages(store: VectorStore, passages: Sequence[Passage], vectors: Floats, m: int = 16,
+                   ef_construction: int = 64, progress: bool = True) -> None:
+    """Add embedded passages to a store's table and index it."""
     t = time.perf_counter()
     store.add(vectors, [p.text for p in passages],
               [{"page": p.page, "title": p.title, "section": p.section} for p in passages], progress=progress)
     store.create_index(m=m, ef_construction=ef_construction)
-    print(f"stored in table {table} and indexed (hnswmm, vector_cosine_ops) in {time.perf_counter() - t:.1f} s")
+    print(f"stored in table {store.table} and indexed (hnswmm, vector_cosine_ops)"
+          f" in {time.perf_counter() - t:.1f} s")
+
+
+def index_passages(conn: psycopg.Connection[Any], table: str, passages: Sequence[Passage],
+                   embedder: Embedder, m: int = 16, ef_construction: int = 64,
+                   progress: bool = True, replace: bool = False) -> VectorStore:
+    """Embed the passages and store them in a new table with an index.
+
+    An existing table of that name is an error (DuplicateTable) unless
+    replace=True, which drops it first.
+    """
+    vectors = embed_passages(passages, embedder)
+    store = VectorStore(conn, table, embedder.dim, metric="cosine")
+    if replace:
+        store.drop()
+    store.create()
+    store_passages(store, passages, vectors, m, ef_construction, progress)
     return store
 
 
@@ -51,13 +68,7 @@ def format_hits(question: str, hits: Sequence[SearchResult], ms: float) -> str:
     if not hits:
         lines.append("     no passage found: none of the question's words are in the corpus")
     for rank, hit in enumerate(hits, 1):
-        meta = hit.metadata or {}
-        where = meta.get("title", "?")
-        if meta.get("section") and meta.get("section") != where:
-            where += f" / {meta['section']}"
-        lines.append(f"{rank:3d}. [{hit.distance:.3f}] {where}  ({meta.get('page', '?')})")
-        lines.append(textwrap.fill(textwrap.shorten(hit.text or "", SNIPPET_CHARS, placeholder=" ..."),
-                                   width=96, initial_indent="       ", subsequent_indent="       "))
+        lines.extend(passage_lines(rank, f"{hit.distance:.3f}", hit.metadata, hit.text))
     return "\n".join(lines)
 
 
@@ -80,13 +91,16 @@ def run(args: argparse.Namespace) -> int:
           f" in {time.perf_counter() - t:.1f} s")
     embedder = choose_embedder(args.model, args.lsa_dim)
     with psycopg.connect(args.dsn, autocommit=True) as conn:
-        store = index_passages(conn, args.table, passages, embedder, args.m, args.ef_construction,
-                               args.progress)
+        claim_table(conn, args.table, args.replace, "semantic-search")
+        vectors = embed_passages(passages, embedder)
+        store = VectorStore(conn, args.table, embedder.dim, metric="cosine")
+        store.create()  # fails, touching nothing, if the table appeared meanwhile
         try:
+            store_passages(store, passages, vectors, args.m, args.ef_construction, args.progress)
             for question in args.questions:
                 hits, ms = ask(store, embedder, question, args.k, args.ef_search)
                 print(format_hits(question, hits, ms))
         finally:
-            if not args.keep:
+            if not args.keep:  # the table this run created
                 store.drop()
     return 0

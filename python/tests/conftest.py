@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -90,3 +91,34 @@ def new_database(server: None) -> Iterator[Callable[[], str]]:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+SMALL_PAGE = """<?xml version="1.0"?><html><head><title>{title}</title></head><body>
+<div class="navheader"><a href="x.html">Prev</a> Next</div>
+<div class="toc"><dl><dt>contents that must not be indexed</dt></dl></div>
+<h2 class="title">{title}</h2><p>{intro}</p>
+<h3>{section}</h3><p>{body}</p><ul><li>{item}</li></ul>
+<div class="navfooter">Home &amp; up</div></body></html>"""
+
+SMALL_TOPICS = {
+    "cats.html": ("Cats", "Cats are small domesticated felines that purr and chase mice around the house all day long.",
+                  "Feeding", "Cats eat fish and meat, drink water and sleep for many hours after their meal every day.",
+                  "A cat grooms its fur with its tongue and sharpens its claws on furniture and trees."),
+    "ships.html": ("Ships", "Ships are large vessels that sail across oceans carrying cargo containers between harbours.",
+                   "Engines", "Modern ships burn heavy fuel in diesel engines that turn propellers beneath the hull.",
+                   "A captain steers the ship through storms and waves using charts, radar and the compass."),
+    "bread.html": ("Bread", "Bread is baked from flour, water, salt and yeast in a hot oven until the crust is brown.",
+                   "Dough", "Knead the dough for ten minutes, let the yeast make it rise, then shape loaves for baking.",
+                   "Sourdough bread uses a starter of wild yeast and lactic bacteria instead of dried yeast."),
+    "trains.html": ("Trains", "Trains run on steel rails and carry passengers between stations in cities and towns.",
+                    "Signals", "Railway signals tell the driver of a train when the track ahead is clear to enter safely.",
+                    "A locomotive pulls the carriages, and the conductor checks the tickets of the passengers."),
+}
+
+
+def write_small_manual(directory: Path) -> Path:
+    """Four HTML pages shaped like the manual's, on four topics."""
+    for name, (title, intro, section, body, item) in SMALL_TOPICS.items():
+        (directory / name).write_text(SMALL_PAGE.format(title=title, intro=intro, section=section, body=body,
+                                                        item=item))
+    return directory

@@ -12,6 +12,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from conftest import write_small_manual
 from hnswmm.docs import load_passages, page_passages
 from hnswmm.vector import Array
 from hnswmm.embed import (DEFAULT_ST_MODEL, LsaEmbedder, SentenceTransformerEmbedder, choose_embedder,
@@ -20,34 +21,9 @@ from hnswmm.semantic import ask, format_hits, index_passages
 
 pytest.importorskip("sklearn", reason="LSA needs scikit-learn: apt-get install python3-sklearn")
 
-PAGE = """<?xml version="1.0"?><html><head><title>{title}</title></head><body>
-<div class="navheader"><a href="x.html">Prev</a> Next</div>
-<div class="toc"><dl><dt>contents that must not be indexed</dt></dl></div>
-<h2 class="title">{title}</h2><p>{intro}</p>
-<h3>{section}</h3><p>{body}</p><ul><li>{item}</li></ul>
-<div class="navfooter">Home &amp; up</div></body></html>"""
-
-TOPICS = {
-    "cats.html": ("Cats", "Cats are small domesticated felines that purr and chase mice around the house all day long.",
-                  "Feeding", "Cats eat fish and meat, drink water and sleep for many hours after their meal every day.",
-                  "A cat grooms its fur with its tongue and sharpens its claws on furniture and trees."),
-    "ships.html": ("Ships", "Ships are large vessels that sail across oceans carrying cargo containers between harbours.",
-                   "Engines", "Modern ships burn heavy fuel in diesel engines that turn propellers beneath the hull.",
-                   "A captain steers the ship through storms and waves using charts, radar and the compass."),
-    "bread.html": ("Bread", "Bread is baked from flour, water, salt and yeast in a hot oven until the crust is brown.",
-                   "Dough", "Knead the dough for ten minutes, let the yeast make it rise, then shape loaves for baking.",
-                   "Sourdough bread uses a starter of wild yeast and lactic bacteria instead of dried yeast."),
-    "trains.html": ("Trains", "Trains run on steel rails and carry passengers between stations in cities and towns.",
-                    "Signals", "Railway signals tell the driver of a train when the track ahead is clear to enter safely.",
-                    "A locomotive pulls the carriages, and the conductor checks the tickets of the passengers."),
-}
-
-
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    for name, (title, intro, section, body, item) in TOPICS.items():
-        (tmp_path / name).write_text(PAGE.format(title=title, intro=intro, section=section, body=body, item=item))
-    return tmp_path
+    return write_small_manual(tmp_path)
 
 
 def test_page_passages(corpus: Path) -> None:
