@@ -516,8 +516,8 @@ class VectorStore(_StoreBase):
     def explain(self, query: Any, k: int = 5, filter: Mapping[str, Any] | None = None,
                 ef_search: int | None = None) -> list[str]:
         """The plan of `search` (EXPLAIN, without costs): shows whether the
-        index is used.  The query vector is a parameter of the plan ($0),
-        not its numbers."""
+        index is used.  The query vector is a parameter of the plan ($0, or
+        (InitPlan 1).col1 from PostgreSQL 17), not its numbers."""
         where, params = self._search_args(query, k, ef_search, filter)
         s = self._ready()
         with self._one_statement(), self.conn.cursor() as cur:
