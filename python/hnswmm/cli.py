@@ -43,6 +43,12 @@ def positive_ints(text: str) -> list[int]:
     return values
 
 
+def _add_index_options(p: argparse.ArgumentParser, ef_construction: int = 64) -> None:
+    p.add_argument("--m", type=int, default=16, help="index option m (default 16)")
+    p.add_argument("--ef-construction", type=int, default=ef_construction,
+                   help=f"index option ef_construction (default {ef_construction})")
+
+
 def _add_connection(p: argparse.ArgumentParser, table: str) -> None:
     p.add_argument("--dsn", default="", help="libpq connection string (default: the PG* environment)")
     p.add_argument("--table", default=table,
@@ -74,8 +80,7 @@ def _benchmark_parser(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--queries", type=int, default=500, help="queries, taken after the range (default 500)")
     p.add_argument("--k", type=int, default=10, help="neighbours per query (default 10)")
     p.add_argument("--metric", choices=sorted(METRICS), default="l2")
-    p.add_argument("--m", type=int, default=16, help="index option m (default 16)")
-    p.add_argument("--ef-construction", type=int, default=32, help="index option ef_construction (default 32)")
+    _add_index_options(p, ef_construction=32)
     p.add_argument("--ef-search", type=positive_ints, default=[10, 20, 40, 80],
                    help="comma-separated hnswmm.ef_search values (default 10,20,40,80)")
     _add_connection(p, "hnswmm_bench")
@@ -102,8 +107,7 @@ def _search_parser(sub: Subparsers[argparse.ArgumentParser]) -> None:
     which.add_argument("--random", action="store_true", help="query with a random unit vector")
     p.add_argument("--seed", type=int, default=0, help="seed of --random (default 0)")
     p.add_argument("--metric", choices=sorted(METRICS), default="l2")
-    p.add_argument("--m", type=int, default=16, help="index option m (default 16)")
-    p.add_argument("--ef-construction", type=int, default=64, help="index option ef_construction (default 64)")
+    _add_index_options(p)
     p.add_argument("--ef-search", type=int, help="hnswmm.ef_search (default: the server's, at least k)")
     _add_connection(p, "hnswmm_search")
 
@@ -120,8 +124,7 @@ def _semantic_parser(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--lsa-dim", type=int, default=LSA_DIM, help=f"LSA dimensions (default {LSA_DIM})")
     p.add_argument("--k", type=int, default=5, help="passages per question (default 5)")
     p.add_argument("--ef-search", type=int, help="hnswmm.ef_search for the searches")
-    p.add_argument("--m", type=int, default=16, help="index option m (default 16)")
-    p.add_argument("--ef-construction", type=int, default=64, help="index option ef_construction (default 64)")
+    _add_index_options(p)
     _add_connection(p, "hnswmm_pgdocs")
 
 
@@ -141,8 +144,7 @@ def _ingest_parser(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--dim", type=int, help="dimensions of --embeddings (default: its sidecar's)")
     p.add_argument("--write-passages", metavar="FILE",
                    help="only write the texts to embed, as JSON lines in order, to FILE (a new file)")
-    p.add_argument("--m", type=int, default=16, help="index option m (default 16)")
-    p.add_argument("--ef-construction", type=int, default=64, help="index option ef_construction (default 64)")
+    _add_index_options(p)
     p.add_argument("--dsn", default="", help="libpq connection string (default: the PG* environment)")
     p.add_argument("--table", default="hnswmm_pgdocs", help="table to create (default hnswmm_pgdocs)")
     p.add_argument("--replace", action="store_true", help="drop existing tables of those names first")
