@@ -274,6 +274,17 @@ class _StoreBase:
         self._sql = _Statements.build(self._ident, self._index, self.dim, self.metric, vtype)
         return self._sql
 
+    def _statements_for(self, vtype: VectorType, shape: TableShape | None) -> _Statements:
+        """The statements, once an existing table (if any) is checked to be a
+        store like this one; not kept when it is not."""
+        s = self._statements(vtype)
+        try:
+            self._check_shape(shape)
+        except StoreMismatch:
+            self._sql = None
+            raise
+        return s
+
     def _check_shape(self, shape: TableShape | None) -> None:
         """Raise StoreMismatch unless an existing table is a store like this one."""
         if shape is None:
@@ -389,13 +400,7 @@ class VectorStore(_StoreBase):
         with self.conn.transaction():
             vtype = register_vector(self.conn)
             shape = _shape_from_catalog(self.conn, self._qualified(self.conn))
-        s = self._statements(vtype)
-        try:
-            self._check_shape(shape)
-        except StoreMismatch:
-            self._sql = None
-            raise
-        return s
+        return self._statements_for(vtype, shape)
 
     def _one_statement(self) -> ContextManager[Any]:
         """Nothing around a single statement, unless the connection would
@@ -578,13 +583,7 @@ class AsyncVectorStore(_StoreBase):
         async with self.conn.transaction():
             vtype = await register_vector_async(self.conn)
             shape = await _shape_from_catalog_async(self.conn, self._qualified(self.conn))
-        s = self._statements(vtype)
-        try:
-            self._check_shape(shape)
-        except StoreMismatch:
-            self._sql = None
-            raise
-        return s
+        return self._statements_for(vtype, shape)
 
     def _one_statement(self) -> AsyncContextManager[Any]:
         idle = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
