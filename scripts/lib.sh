@@ -56,6 +56,18 @@ build_and_install() {
   fi
 }
 
+# The pgvector compatibility extension (make install-pgvector-compat), where
+# this server has no pgvector of its own and its directory is writable;
+# test/tap/030_pgvector_compat.pl says which it found.
+install_pgvector_compat() {
+  local control; control="$("$PG_CONFIG" --sharedir)/extension/vector.control"
+  if [ -e "$control" ] && ! grep -q 'hnswmm pgvector compatibility' "$control"; then
+    log "pgvector is installed: its vector extension stays (the compatibility tests skip)"
+  elif [ -w "$(dirname "$control")" ]; then
+    bash scripts/pgvector_compat.sh install
+  fi
+}
+
 # Run a command as the server's user: `postgres` when we are root.
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

@@ -30,6 +30,7 @@ small_fs_stop() {
 
 ensure_packages
 build_and_install
+install_pgvector_compat
 trap 'cluster_stop; small_fs_stop' EXIT
 cluster_start
 small_fs_start

@@ -2,8 +2,8 @@
  * hnswmm.c
  *		The access method handler: capabilities and the callbacks of each
  *		phase, operator-class support functions and their validation, and
- *		cost estimation.  It only points outward: settings and options live
- *		in hnswmm_utils.c, each phase in its own file.
+ *		cost estimation.  It only points outward: settings live in
+ *		hnswmm_settings.c, options in hnswmm_utils.c, each phase in its own file.
  */
 #include "postgres.h"
 
@@ -17,6 +17,7 @@
 #include "utils/catcache.h"
 #include "hnswmm.h"
 #include "hnswmm_compat.h"
+#include "hnswmm_settings.h"
 #include "optimizer/optimizer.h"
 #include "utils/rel.h"
 #include "optimizer/cost.h"
@@ -67,7 +68,7 @@ hnswmm_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		hnswmm_refuse_path(path);
 		return;
 	}
-	expansions = Min(tuples, hnswmm_ef_search + layers);
+	expansions = Min(tuples, hnswmm_scan_settings().ef_search + layers);
 	distances = Min(tuples, expansions * HNSWMM_DEFAULT_M);
 	*indexPages = expansions;
 	*indexStartupCost = expansions * (seq_page_cost + cpu_index_tuple_cost) +

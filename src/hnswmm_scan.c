@@ -30,6 +30,7 @@
 #include "hnswmm_compat.h"
 #include "hnswmm_graph.h"
 #include "hnswmm_quant.h"
+#include "hnswmm_settings.h"
 #include "hnswmm_utils.h"
 #include "portability/instr_time.h"
 #include "utils/memutils.h"
@@ -44,8 +45,8 @@ typedef struct HnswmmScanOpaqueData
 	bool		done;			/* nothing more to return */
 	HnswmmLayout layout;
 	float	   *query;			/* in the form the index searches with */
-	int			ef;				/* beam width: hnswmm.ef_search when the scan
-								 * started, at least rerank */
+	HnswmmScanSettings settings;	/* as the scan started */
+	int			ef;				/* beam width: ef_search, at least rerank */
 	int			rerank;			/* candidates re-ranked in each batch */
 	HnswmmIterSearch iter;		/* the layer-0 search, across batches */
 	HnswmmPageGraph pg;			/* open from the first batch to the end */
@@ -161,7 +162,7 @@ scan_query(IndexScanDesc scan, const HnswmmLayout *layout)
  * BINARY_RERANK_MIN.
  */
 static int
-rerank_count(const HnswmmLayout *layout)
+rerank_count(const HnswmmLayout *layout, int ef_search)
 {
 	if (layout->quantization == HNSWMM_QUANT_NONE)
 		return 0;
@@ -169,8 +170,8 @@ rerank_count(const HnswmmLayout *layout)
 		return hnswmm_rerank;
 	if (layout->quantization == HNSWMM_QUANT_BINARY)
 		return Max((int) ceil(hnswmm_binary_rerank_factor(layout->dimensions) *
-							  hnswmm_ef_search), BINARY_RERANK_MIN);
-	return hnswmm_ef_search;
+							  ef_search), BINARY_RERANK_MIN);
+	return ef_search;
 }
 
 /*
@@ -234,9 +235,10 @@ start_search(IndexScanDesc scan)
 	entry.dist = hnswmm_graph_distance(&so->pg.graph, so->query, entry.id);
 	entry = hnswmm_greedy_descent(&so->pg.graph, so->query, entry, meta.entry_level, 0);
 	hnswmm_iter_init(&so->iter, entry);
-	so->rerank = rerank_count(&so->layout);
+	so->settings = hnswmm_scan_settings();
+	so->rerank = rerank_count(&so->layout, so->settings.ef_search);
 	so->prefetch_heap = heap_prefetch_wanted();
-	so->ef = Max(hnswmm_ef_search, so->rerank);
+	so->ef = Max(so->settings.ef_search, so->rerank);
 	so->batch = palloc(sizeof(HnswmmCandidate) * so->ef);
 	so->interlock = scan->xs_want_itup || !IsMVCCSnapshot(scan->xs_snapshot);
 	return true;
@@ -324,7 +326,7 @@ rerank_batch(IndexScanDesc scan)
 
 	if (so->rerank == 0 || n == 0)
 		return;
-	if (hnswmm_iterative_scan != HNSWMM_ITERATIVE_STRICT)
+	if (so->settings.iterative_scan != HNSWMM_ITERATIVE_STRICT)
 		n = Min(n, so->rerank);
 	INSTR_TIME_SET_CURRENT(start);
 	if (rerank_from_disk)
@@ -371,8 +373,8 @@ next_batch(IndexScanDesc scan)
 			so->nbatch = hnswmm_iter_next_batch(&so->pg.graph, so->query,
 												&so->iter, so->ef, so->batch);
 	}
-	else if (hnswmm_iterative_scan != HNSWMM_ITERATIVE_OFF &&
-			 so->returned < hnswmm_max_scan_tuples)
+	else if (so->settings.iterative_scan != HNSWMM_ITERATIVE_OFF &&
+			 so->returned < so->settings.max_scan_tuples)
 	{
 		if (so->iter.visited == NULL)
 			hnswmm_iter_keep_visited(&so->iter, so->nnodes);
@@ -439,7 +441,7 @@ next_node(IndexScanDesc scan, uint32 *id)
 		if (so->next >= so->nbatch && (so->done || !next_batch(scan)))
 			return false;
 		c = so->batch[so->next++];
-		if (hnswmm_iterative_scan == HNSWMM_ITERATIVE_STRICT &&
+		if (so->settings.iterative_scan == HNSWMM_ITERATIVE_STRICT &&
 			so->returned > 0 && c.dist < so->last_dist)
 			continue;
 		so->returned++;

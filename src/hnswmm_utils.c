@@ -2,11 +2,11 @@
  * hnswmm_utils.c
  *		What the handler and the phases (build, insert, scan, vacuum,
  *		inspection) share, as bloom's blutils.c: module initialisation with
- *		the settings and index options, an index's options and metric, the
+ *		the index options, an index's options and metric, the
  *		metric's kernels as the index applies them, the size of INCLUDE
  *		values, the dimension check, and opening an index for inspection.
  *		It calls into no other file of the access method but the mapping's
- *		initialisation, so every other file may call it.
+ *		and the settings' initialisation, so every other file may call it.
  */
 #include "postgres.h"
 
@@ -18,6 +18,7 @@
 #include "commands/defrem.h"
 #include "distance.h"
 #include "hnswmm_mapping.h"
+#include "hnswmm_settings.h"
 #include "hnswmm_utils.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -28,18 +29,6 @@
 #include "utils/rel.h"
 
 /* PG_MODULE_MAGIC is in vector.c */
-
-int			hnswmm_ef_search = HNSWMM_DEFAULT_EF_SEARCH;
-int			hnswmm_iterative_scan = HNSWMM_ITERATIVE_RELAXED;
-int			hnswmm_max_scan_tuples = HNSWMM_DEFAULT_MAX_SCAN_TUPLES;
-int			hnswmm_rerank = 0;
-
-static const struct config_enum_entry iterative_scan_options[] = {
-	{"off", HNSWMM_ITERATIVE_OFF, false},
-	{"relaxed_order", HNSWMM_ITERATIVE_RELAXED, false},
-	{"strict_order", HNSWMM_ITERATIVE_STRICT, false},
-	{NULL, 0, false}
-};
 
 static relopt_enum_elt_def quantization_options[] = {
 	{"none", HNSWMM_QUANT_NONE},
@@ -69,32 +58,7 @@ _PG_init(void)
 					   "Valid values are \"none\", \"sq8\" and \"binary\".",
 					   AccessExclusiveLock);
 
-	DefineCustomIntVariable("hnswmm.ef_search",
-							"Beam width of hnswmm index scans.",
-							"Larger values find more of the true nearest neighbours and take longer.",
-							&hnswmm_ef_search, HNSWMM_DEFAULT_EF_SEARCH, 1, HNSWMM_MAX_EF_SEARCH,
-							PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomEnumVariable("hnswmm.iterative_scan",
-							 "Whether a scan goes on past ef_search rows while the query asks for more.",
-							 "off ends a scan after ef_search rows; relaxed_order goes on, "
-							 "returning each further batch in order; strict_order also drops "
-							 "rows that would come out of order.",
-							 &hnswmm_iterative_scan, HNSWMM_ITERATIVE_RELAXED,
-							 iterative_scan_options, PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("hnswmm.rerank",
-							"Candidates a scan of a quantized index re-ranks with exact distances.",
-							"The scan walks the graph by codes with a beam at least this wide, then "
-							"reads the full vectors of this many of its best candidates. 0 means "
-							"ef_search for sq8 codes, and for binary codes two to four times "
-							"ef_search (more below 512 code bits) but at least 20.",
-							&hnswmm_rerank, 0, 0, HNSWMM_MAX_RERANK,
-							PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("hnswmm.max_scan_tuples",
-							"Most rows an iterative scan returns.",
-							NULL, &hnswmm_max_scan_tuples,
-							HNSWMM_DEFAULT_MAX_SCAN_TUPLES, 1, INT_MAX,
-							PGC_USERSET, 0, NULL, NULL, NULL);
-	MarkGUCPrefixReserved("hnswmm");
+	hnswmm_define_settings();
 
 	hnswmm_mapping_init();
 }
@@ -284,7 +248,8 @@ hnswmm_open_for_inspection(Oid indexoid, LOCKMODE heap_lock)
 		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(heapoid));
 	LockRelationOid(heapoid, heap_lock);
 	index = index_open(indexoid, AccessShareLock);
-	if (index->rd_rel->relam != get_index_am_oid("hnswmm", false))
+	/* hnswmm's handler, under the name hnswmm or (compat/) hnsw */
+	if (index->rd_indam->amoptions != hnswmm_options)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an hnswmm index",

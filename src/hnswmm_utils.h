@@ -1,7 +1,7 @@
 /*
  * hnswmm_utils.h
- *		What the handler and the phases share (hnswmm_utils.c): settings,
- *		index options, the metric and its kernels, INCLUDE sizes, the
+ *		What the handler and the phases share (hnswmm_utils.c): index
+ *		options, the metric and its kernels, INCLUDE sizes, the
  *		dimension check, opening an index for inspection.
  */
 #ifndef HNSWMM_UTILS_H
@@ -12,12 +12,6 @@
 #include "hnswmm.h"
 #include "storage/lockdefs.h"
 #include "utils/float.h"
-
-/* Settings (GUCs), defined in _PG_init */
-extern int	hnswmm_ef_search;
-extern int	hnswmm_iterative_scan;	/* HnswmmIterativeScan */
-extern int	hnswmm_max_scan_tuples;
-extern int	hnswmm_rerank;
 
 extern void _PG_init(void);
 extern bytea *hnswmm_options(Datum reloptions, bool validate);
