@@ -13,6 +13,7 @@ MODULE_big = hnswmm
 OBJS = \
 	src/vector.o \
 	src/distance.o \
+	src/bit.o \
 	src/hnswmm.o \
 	src/hnswmm_utils.o \
 	src/hnswmm_settings.o \
@@ -36,7 +37,7 @@ OBJS = \
 	src/hnswmm_pgvector.o
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-SQL_PARTS  = src/sql/vector.sql src/sql/hnswmm.sql
+SQL_PARTS  = src/sql/guard.sql src/sql/vector.sql src/sql/bit.sql src/sql/hnswmm.sql
 # upgrade scripts, and the install scripts of released versions (so that
 # an index made by one can be carried over: test/tap/026_upgrade.pl)
 DATA       = $(wildcard src/sql/upgrade/*.sql src/sql/released/*.sql)
@@ -104,7 +105,7 @@ fuzz:
 # pgvector's extension name, `hnsw` access method and operator classes on
 # hnswmm, for servers without pgvector (README: "Coming from pgvector")
 install-pgvector-compat: install
-	bash scripts/pgvector_compat.sh install
+	HNSWMM_SQL_PARTS="$(filter-out src/sql/guard.sql,$(SQL_PARTS))" bash scripts/pgvector_compat.sh install
 uninstall-pgvector-compat:
 	bash scripts/pgvector_compat.sh uninstall
 

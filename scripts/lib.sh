@@ -64,7 +64,7 @@ install_pgvector_compat() {
   if [ -e "$control" ] && ! grep -q 'hnswmm pgvector compatibility' "$control"; then
     log "pgvector is installed: its vector extension stays (the compatibility tests skip)"
   elif [ -w "$(dirname "$control")" ]; then
-    bash scripts/pgvector_compat.sh install
+    make -s PG_CONFIG="$PG_CONFIG" install-pgvector-compat >/dev/null
   fi
 }
 

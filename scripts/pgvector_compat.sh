@@ -2,9 +2,11 @@
 # objects are hnswmm's plus the `hnsw` and `ivfflat` access methods
 # (compat/pgvector.sql), for servers that do not have pgvector.
 #
-#   bash scripts/pgvector_compat.sh sql FILE    write its install script
-#   bash scripts/pgvector_compat.sh install     install it (after make install)
-#   bash scripts/pgvector_compat.sh uninstall
+#   make install-pgvector-compat      install it (after make install)
+#   make uninstall-pgvector-compat
+#
+# HNSWMM_SQL_PARTS names hnswmm's install-script parts (the Makefile's
+# SQL_PARTS without the guard against an installed `vector`).
 #
 # The install script creates hnswmm's objects only where the database does
 # not have the hnswmm extension already; where it does, `vector` adds just
@@ -22,14 +24,14 @@ write_sql() {
     echo '\echo Use "CREATE EXTENSION vector" to load this file. \quit'
     echo
     echo "-- hnswmm's pgvector compatibility, version $VERSION: written by"
-    echo '-- scripts/pgvector_compat.sh from src/sql/*.sql and compat/pgvector.sql'
+    echo "-- scripts/pgvector_compat.sh from $HNSWMM_SQL_PARTS and compat/pgvector.sql"
     echo
     echo '-- hnswmm'"'"'s objects, unless the hnswmm extension has them here already'
     echo 'DO $hnswmm_compat$'
     echo 'BEGIN'
     echo "  IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'hnswmm') THEN"
     echo '    EXECUTE $hnswmm_objects$'
-    sed '/^\\echo/d' src/sql/vector.sql src/sql/hnswmm.sql
+    sed '/^\\echo/d' $HNSWMM_SQL_PARTS
     echo '$hnswmm_objects$;'
     echo '  END IF;'
     echo 'END'
@@ -52,8 +54,8 @@ The compatibility extension is for servers without pgvector: remove pgvector's p
 }
 
 case "${1:-}" in
-  sql) write_sql "$2" ;;
   install)
+    : "${HNSWMM_SQL_PARTS:?run it as make install-pgvector-compat}"
     refuse_foreign_control
     write_sql "compat/vector--$VERSION.sql"
     install -m 644 compat/vector.control "compat/vector--$VERSION.sql" "$(extension_dir)/"
@@ -63,5 +65,5 @@ case "${1:-}" in
     refuse_foreign_control
     rm -f "$(extension_dir)/vector.control" "$(extension_dir)"/vector--*.sql
     ;;
-  *) die "usage: $0 sql FILE | install | uninstall" ;;
+  *) die "usage: $0 install | uninstall (make install-pgvector-compat)" ;;
 esac

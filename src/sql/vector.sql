@@ -1,5 +1,3 @@
-\echo Use "CREATE EXTENSION hnswmm" to load this file. \quit
-
 -- The `vector` type (src/vector.c).  SQL names, signatures and behaviour
 -- follow pgvector, so SQL written for pgvector's vector runs unchanged.
 
