@@ -111,7 +111,10 @@ CREATE INDEX qempty_idx ON qempty USING hnswmm (emb vector_l2_ops) WITH (quantiz
 INSERT INTO qempty SELECT id, emb FROM qitems;
 SELECT count(*) FROM qqueries q WHERE
   (SELECT array_agg(id) FROM (SELECT id FROM qempty ORDER BY emb <-> q.q LIMIT 10) s) =
-  (SELECT array_agg(id) FROM (SELECT id FROM qitems ORDER BY emb <-> q.q, id LIMIT 10) s);
+  -- exact: the subquery (kept by OFFSET 0) hides the distance from the
+  -- indexes, which an index scan plus incremental sort on id would use
+  (SELECT array_agg(id) FROM (SELECT id FROM (SELECT id, emb <-> q.q AS d FROM qitems OFFSET 0) e
+                              ORDER BY d, id LIMIT 10) s);
 SELECT dimensions, nodes, quantization, centers FROM hnswmm_index_info('qempty_idx');
 SELECT nodes, live FROM hnswmm_verify('qempty_idx');
 RESET hnswmm.ef_search;

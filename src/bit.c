@@ -12,6 +12,9 @@
 #include "port/pg_bitutils.h"
 #include "utils/varbit.h"
 #include "vector.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"				/* VARSIZE, which varbit.h uses */
+#endif
 
 PG_FUNCTION_INFO_V1(binary_quantize);
 

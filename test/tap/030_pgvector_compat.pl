@@ -206,7 +206,10 @@ app(q{
 	CREATE TABLE rq AS SELECT i AS qid, ARRAY(SELECT random() FROM generate_series(1, 64) WHERE i > 0)::vector(64) AS q
 	FROM generate_series(1, 50) i;
 	CREATE INDEX rv_idx ON rv USING hnsw (embedding vector_cosine_ops) WITH (m = 4, ef_construction = 8);
+	-- exact: no index scan (with an incremental sort on id) for the truth
+	SET enable_indexscan = off;
 	CREATE TABLE truth AS SELECT qid, ARRAY(SELECT id FROM rv ORDER BY embedding <=> q, id LIMIT 10) ids FROM rq;
+	RESET enable_indexscan;
 	CREATE FUNCTION recall() RETURNS numeric LANGUAGE sql AS $$
 	  SELECT avg((SELECT count(*) FROM unnest(t.ids) x
 	              WHERE x = ANY(ARRAY(SELECT id FROM rv ORDER BY embedding <=> rq.q LIMIT 10)))) / 10
