@@ -27,6 +27,30 @@ CREATE OPERATOR CLASS vector_l1_ops
 	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
 	FUNCTION 1 hnswmm_l1_support(internal);
 
+CREATE OPERATOR CLASS halfvec_l2_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 hnswmm_l2_support(internal),
+	FUNCTION 2 halfvec_to_vector(halfvec, integer, boolean);
+
+CREATE OPERATOR CLASS halfvec_ip_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 hnswmm_ip_support(internal),
+	FUNCTION 2 halfvec_to_vector(halfvec, integer, boolean);
+
+CREATE OPERATOR CLASS halfvec_cosine_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 hnswmm_cosine_support(internal),
+	FUNCTION 2 halfvec_to_vector(halfvec, integer, boolean);
+
+CREATE OPERATOR CLASS halfvec_l1_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 hnswmm_l1_support(internal),
+	FUNCTION 2 halfvec_to_vector(halfvec, integer, boolean);
+
 -- CREATE INDEX ... USING ivfflat gets an error that names the alternative
 CREATE FUNCTION ivfflat_unsupported_handler(internal) RETURNS index_am_handler
 	AS 'MODULE_PATHNAME', 'hnswmm_ivfflat_handler' LANGUAGE C;

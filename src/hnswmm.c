@@ -76,9 +76,28 @@ hnswmm_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexTotalCost = *indexStartupCost;
 }
 
+/* Support function 1, and 2 or not, and no other */
+static bool
+has_support_functions(CatCList *procs)
+{
+	bool		metric = false;
+
+	for (int i = 0; i < procs->n_members; i++)
+	{
+		int			num = ((Form_pg_amproc) GETSTRUCT(&procs->members[i]->tuple))->amprocnum;
+
+		if (num == HNSWMM_METRIC_PROC)
+			metric = true;
+		else if (num != HNSWMM_TO_VECTOR_PROC)
+			return false;
+	}
+	return metric;
+}
+
 /*
  * amvalidate: an hnswmm operator class orders by exactly one operator
- * (strategy 1, FOR ORDER BY) and has support function 1, its metric.
+ * (strategy 1, FOR ORDER BY), has support function 1, its metric, and may
+ * have support function 2, which turns its type into a vector.
  */
 static bool
 hnswmm_validate(Oid opclassoid)
@@ -107,12 +126,11 @@ hnswmm_validate(Oid opclassoid)
 			ok = false;
 		}
 	}
-	if (ops->n_members != 1 || procs->n_members != 1 ||
-		((Form_pg_amproc) GETSTRUCT(&procs->members[0]->tuple))->amprocnum != 1)
+	if (ops->n_members != 1 || !has_support_functions(procs))
 	{
 		ereport(INFO,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-				 errmsg("hnswmm operator class \"%s\" needs one ordering operator and support function 1",
+				 errmsg("hnswmm operator class \"%s\" needs one ordering operator, support function 1 and at most support function 2",
 						NameStr(opc->opcname))));
 		ok = false;
 	}
@@ -130,7 +148,7 @@ hnswmm_handler(PG_FUNCTION_ARGS)
 	IndexAmRoutine *am = makeNode(IndexAmRoutine);
 
 	am->amstrategies = 0;
-	am->amsupport = 1;
+	am->amsupport = HNSWMM_NUM_PROCS;
 	am->amoptsprocnum = 0;
 	am->amcanorder = false;
 	am->amcanorderbyop = true;

@@ -42,6 +42,14 @@ typedef struct HnswmmParams
 	int			include_size;	/* bytes of INCLUDE values per node */
 } HnswmmParams;
 
+/*
+ * Support functions of an operator class: 1 names the metric; 2, optional,
+ * turns the indexed type into a vector (halfvec_to_vector for halfvec)
+ */
+#define HNSWMM_METRIC_PROC				1
+#define HNSWMM_TO_VECTOR_PROC			2
+#define HNSWMM_NUM_PROCS				2
+
 #define HNSWMM_DEFAULT_EF_SEARCH		40
 #define HNSWMM_MAX_EF_SEARCH			1000
 #define HNSWMM_DEFAULT_M				16

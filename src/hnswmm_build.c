@@ -264,7 +264,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	if (isnull[0])
 		return;
-	v = DatumGetVector(values[0]);
+	v = hnswmm_value_vector(index, values[0]);
 	if (!bs->have_layout)
 		set_layout(bs, v->dim);
 	hnswmm_check_dimensions(index, bs->layout.dimensions, v->dim);

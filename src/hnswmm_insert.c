@@ -165,7 +165,8 @@ hnswmm_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm insert",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
-	insert_vector(index, DatumGetVector(values[0]), values, isnull, heap_tid);
+	insert_vector(index, hnswmm_value_vector(index, values[0]), values, isnull,
+				  heap_tid);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
 	return false;

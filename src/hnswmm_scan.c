@@ -137,7 +137,7 @@ scan_query(IndexScanDesc scan, const HnswmmLayout *layout)
 
 	if (key->sk_flags & SK_ISNULL)
 		return query;
-	v = DatumGetVector(key->sk_argument);
+	v = hnswmm_value_vector(scan->indexRelation, key->sk_argument);
 	hnswmm_check_dimensions(scan->indexRelation, dim, v->dim);
 	if (!hnswmm_prepare_vector(layout->metric, v->x, query, dim))
 		memset(query, 0, sizeof(float) * dim);

@@ -105,11 +105,25 @@ hnswmm_read_options(Relation index, HnswmmParams *params)
 HnswmmMetric
 hnswmm_index_metric(Relation index)
 {
-	RegProcedure proc = index_getprocid(index, 1, 1);
+	RegProcedure proc = index_getprocid(index, 1, HNSWMM_METRIC_PROC);
 
 	if (!RegProcedureIsValid(proc))
 		elog(ERROR, "hnswmm: operator class has no support function 1");
 	return (HnswmmMetric) DatumGetInt32(OidFunctionCall1(proc, (Datum) 0));
+}
+
+/*
+ * An indexed value, or a scan's query, as a vector: itself, or what the
+ * operator class's support function 2 makes of it (a halfvec widened).
+ * May be a copy (detoasted or converted).
+ */
+Vector *
+hnswmm_value_vector(Relation index, Datum value)
+{
+	if (RegProcedureIsValid(index_getprocid(index, 1, HNSWMM_TO_VECTOR_PROC)))
+		value = FunctionCall3(index_getprocinfo(index, 1, HNSWMM_TO_VECTOR_PROC),
+							  value, Int32GetDatum(-1), BoolGetDatum(false));
+	return DatumGetVector(value);
 }
 
 /*

@@ -17,6 +17,7 @@ extern void _PG_init(void);
 extern bytea *hnswmm_options(Datum reloptions, bool validate);
 extern void hnswmm_read_options(Relation index, HnswmmParams *params);
 extern HnswmmMetric hnswmm_index_metric(Relation index);
+extern Vector *hnswmm_value_vector(Relation index, Datum value);
 extern int	hnswmm_include_size(Relation index);
 extern void hnswmm_check_dimensions(Relation index, int expected, int actual);
 

@@ -38,17 +38,23 @@ PG_MODULE_MAGIC;
  */
 
 static inline void
-check_dim(int dim)
+check_dim_of(int dim, const char *typname)
 {
 	if (dim < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
+				 errmsg("%s must have at least 1 dimension", typname)));
 	if (dim > VECTOR_MAX_DIM)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector cannot have more than %d dimensions",
-						VECTOR_MAX_DIM)));
+				 errmsg("%s cannot have more than %d dimensions",
+						typname, VECTOR_MAX_DIM)));
+}
+
+static inline void
+check_dim(int dim)
+{
+	check_dim_of(dim, "vector");
 }
 
 /* typmod is -1 when the column or cast has no vector(n) */
@@ -62,16 +68,22 @@ check_expected_dim(int32 typmod, int dim)
 }
 
 static inline void
-check_element(float value)
+check_element_of(float value, const char *typname)
 {
 	if (isnan(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("NaN not allowed in vector")));
+				 errmsg("NaN not allowed in %s", typname)));
 	if (isinf(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("infinite value not allowed in vector")));
+				 errmsg("infinite value not allowed in %s", typname)));
+}
+
+static inline void
+check_element(float value)
+{
+	check_element_of(value, "vector");
 }
 
 static inline void
@@ -130,14 +142,15 @@ skip_space(const char *p)
 	return p;
 }
 
-HNSWMM_NORETURN static void invalid_syntax(const char *lit, const char *detail);
+HNSWMM_NORETURN static void invalid_syntax(const char *lit, const char *detail,
+											const char *typname);
 
 static void
-invalid_syntax(const char *lit, const char *detail)
+invalid_syntax(const char *lit, const char *detail, const char *typname)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+			 errmsg("invalid input syntax for type %s: \"%s\"", typname, lit),
 			 detail ? errdetail_internal("%s", detail) : 0));
 }
 
@@ -148,24 +161,24 @@ invalid_syntax(const char *lit, const char *detail)
  * reads it, so that files and clients made for pgvector load unchanged.
  */
 static float
-parse_element(const char **p, const char *lit)
+parse_element(const char **p, const char *lit, const char *typname)
 {
 	const char *start = skip_space(*p);
 	char	   *end;
 	float		value;
 
 	if (*start == '\0')
-		invalid_syntax(lit, "Vector contents must end with \"]\".");
+		invalid_syntax(lit, "Vector contents must end with \"]\".", typname);
 	errno = 0;
 	value = strtof(start, &end);
 	if (end == start)
-		invalid_syntax(lit, NULL);
+		invalid_syntax(lit, NULL, typname);
 	if (errno == ERANGE && isinf(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("\"%s\" is out of range for type vector",
-						pnstrdup(start, end - start))));
-	check_element(value);
+				 errmsg("\"%s\" is out of range for type %s",
+						pnstrdup(start, end - start), typname)));
+	check_element_of(value, typname);
 	*p = end;
 	return value;
 }
@@ -182,46 +195,57 @@ max_elements(const char *lit)
 	return Min(commas + 1, VECTOR_MAX_DIM);
 }
 
-PG_FUNCTION_INFO_V1(vector_in);
-Datum
-vector_in(PG_FUNCTION_ARGS)
+/*
+ * Parse the text form '[1,2,3]' of a vector or halfvec (typname, for the
+ * messages) into a vector; the caller checks the typmod (and that a
+ * halfvec's elements fit a half).
+ */
+Vector *
+vector_from_text(const char *lit, const char *typname)
 {
-	const char *lit = PG_GETARG_CSTRING(0);
-	int32		typmod = PG_GETARG_INT32(2);
 	int			capacity = max_elements(lit);
 	Vector	   *result = InitVector(capacity);
 	const char *p = skip_space(lit);
 	int			dim = 0;
 
 	if (*p != '[')
-		invalid_syntax(lit, "Vector contents must start with \"[\".");
+		invalid_syntax(lit, "Vector contents must start with \"[\".", typname);
 	p = skip_space(p + 1);
 	if (*p == ']')
-		check_dim(0);
+		check_dim_of(0, typname);
 
 	for (;;)
 	{
 		if (dim == VECTOR_MAX_DIM)
-			check_dim(dim + 1);
+			check_dim_of(dim + 1, typname);
 		Assert(dim < capacity);
-		result->x[dim++] = parse_element(&p, lit);
+		result->x[dim++] = parse_element(&p, lit, typname);
 		p = skip_space(p);
 		if (*p == ']')
 			break;
 		if (*p == '\0')
-			invalid_syntax(lit, "Vector contents must end with \"]\".");
+			invalid_syntax(lit, "Vector contents must end with \"]\".", typname);
 		if (*p != ',')
-			invalid_syntax(lit, NULL);
+			invalid_syntax(lit, NULL, typname);
 		p++;
 	}
 
 	if (*skip_space(p + 1) != '\0')
-		invalid_syntax(lit, "Junk after closing right bracket.");
-	check_expected_dim(typmod, dim);
+		invalid_syntax(lit, "Junk after closing right bracket.", typname);
 
 	/* A well-formed literal fills the capacity exactly; trim otherwise */
 	SET_VARSIZE(result, VECTOR_SIZE(dim));
 	result->dim = dim;
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(vector_in);
+Datum
+vector_in(PG_FUNCTION_ARGS)
+{
+	Vector	   *result = vector_from_text(PG_GETARG_CSTRING(0), "vector");
+
+	check_expected_dim(PG_GETARG_INT32(2), result->dim);
 	PG_RETURN_VECTOR_P(result);
 }
 

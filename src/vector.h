@@ -25,5 +25,31 @@ typedef struct Vector
 #define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)
 
 extern Vector *InitVector(int dim);
+extern Vector *vector_from_text(const char *lit, const char *typname);
+
+/*
+ * The SQL-callable functions of vector.c that halfvec.c applies to its
+ * values widened to vectors
+ */
+extern Datum vector_out(PG_FUNCTION_ARGS);
+extern Datum l2_distance(PG_FUNCTION_ARGS);
+extern Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
+extern Datum inner_product(PG_FUNCTION_ARGS);
+extern Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
+extern Datum cosine_distance(PG_FUNCTION_ARGS);
+extern Datum l1_distance(PG_FUNCTION_ARGS);
+extern Datum vector_norm(PG_FUNCTION_ARGS);
+extern Datum l2_normalize(PG_FUNCTION_ARGS);
+extern Datum subvector(PG_FUNCTION_ARGS);
+extern Datum vector_add(PG_FUNCTION_ARGS);
+extern Datum vector_sub(PG_FUNCTION_ARGS);
+extern Datum vector_mul(PG_FUNCTION_ARGS);
+extern Datum vector_concat(PG_FUNCTION_ARGS);
+extern Datum vector_cmp(PG_FUNCTION_ARGS);
+extern Datum vector_accum(PG_FUNCTION_ARGS);
+extern Datum vector_avg(PG_FUNCTION_ARGS);
+extern Datum array_to_vector(PG_FUNCTION_ARGS);
+extern Datum vector_to_float4(PG_FUNCTION_ARGS);
+extern Datum binary_quantize(PG_FUNCTION_ARGS);
 
 #endif							/* HNSWMM_VECTOR_H */

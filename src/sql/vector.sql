@@ -20,6 +20,11 @@ CREATE FUNCTION vector_recv(internal, oid, integer) RETURNS vector
 CREATE FUNCTION vector_send(vector) RETURNS bytea
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- PREFERRED: an untyped literal such as '[1,2,3]' is a vector when a
+-- function or operator also takes halfvec, as l2_distance('[1,2]', '[3,4]')
+-- or binary_quantize('[1,-2,3]') (pgvector's recipe): otherwise PostgreSQL
+-- finds the call ambiguous between the two types of its category.
+--
 -- STORAGE = main: kept in the heap row whenever it fits (up to about 2,000
 -- dimensions), out of line only when it does not.  pgvector uses external,
 -- which moves every vector over 2 kB into TOAST: then each row an index
@@ -34,7 +39,8 @@ CREATE TYPE vector (
 	SEND           = vector_send,
 	INTERNALLENGTH = VARIABLE,
 	ALIGNMENT      = int4,
-	STORAGE        = main
+	STORAGE        = main,
+	PREFERRED      = true
 );
 
 COMMENT ON TYPE vector IS 'vector of 1 to 16000 float4 values, written [1,2,3]';

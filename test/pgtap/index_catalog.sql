@@ -1,7 +1,7 @@
 -- pgTAP: the catalog entries of the hnswmm access method (src/sql/hnswmm.sql).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS hnswmm;
-SELECT plan(32);
+SELECT plan(41);
 
 SELECT ok(EXISTS (SELECT 1 FROM pg_am WHERE amname = 'hnswmm' AND amtype = 'i'),
 		  'hnswmm is an index access method');
@@ -14,8 +14,10 @@ SELECT bag_eq($$SELECT c.opcname::text, c.opcintype::regtype::text
 				FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 				WHERE a.amname = 'hnswmm'$$,
 			  $$VALUES ('vector_l2_ops', 'vector'), ('vector_ip_ops', 'vector'),
-					   ('vector_cosine_ops', 'vector'), ('vector_l1_ops', 'vector')$$,
-			  'exactly four operator classes, all for vector');
+					   ('vector_cosine_ops', 'vector'), ('vector_l1_ops', 'vector'),
+					   ('halfvec_l2_ops', 'halfvec'), ('halfvec_ip_ops', 'halfvec'),
+					   ('halfvec_cosine_ops', 'halfvec'), ('halfvec_l1_ops', 'halfvec')$$,
+			  'exactly eight operator classes, four for vector and four for halfvec');
 SELECT is((SELECT opcdefault FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 		   WHERE a.amname = 'hnswmm' AND opcname = 'vector_l2_ops'), true,
 		  'vector_l2_ops is the default');
@@ -29,7 +31,9 @@ SELECT is((SELECT o.oprname::text
 		   WHERE a.amname = 'hnswmm' AND c.opcname = opc AND ao.amoppurpose = 'o'),
 		  op, opc || ' orders by ' || op)
 FROM (VALUES ('vector_l2_ops', '<->'), ('vector_ip_ops', '<#>'),
-			 ('vector_cosine_ops', '<=>'), ('vector_l1_ops', '<+>')) v(opc, op);
+			 ('vector_cosine_ops', '<=>'), ('vector_l1_ops', '<+>'),
+			 ('halfvec_l2_ops', '<->'), ('halfvec_ip_ops', '<#>'),
+			 ('halfvec_cosine_ops', '<=>'), ('halfvec_l1_ops', '<+>')) v(opc, op);
 
 SELECT is((SELECT p.proname::text
 		   FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
@@ -39,7 +43,19 @@ SELECT is((SELECT p.proname::text
 		  fn, opc || ' names its metric with ' || fn)
 FROM (VALUES ('vector_l2_ops', 'hnswmm_l2_support'), ('vector_ip_ops', 'hnswmm_ip_support'),
 			 ('vector_cosine_ops', 'hnswmm_cosine_support'),
-			 ('vector_l1_ops', 'hnswmm_l1_support')) v(opc, fn);
+			 ('vector_l1_ops', 'hnswmm_l1_support'),
+			 ('halfvec_l2_ops', 'hnswmm_l2_support'), ('halfvec_ip_ops', 'hnswmm_ip_support'),
+			 ('halfvec_cosine_ops', 'hnswmm_cosine_support'),
+			 ('halfvec_l1_ops', 'hnswmm_l1_support')) v(opc, fn);
+
+-- support function 2 widens halfvec to vector; vector's classes have none
+SELECT bag_eq($$SELECT c.opcname::text, ap.amproc::regprocedure::text
+				FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+				JOIN pg_amproc ap ON ap.amprocfamily = c.opcfamily AND ap.amprocnum = 2
+				WHERE a.amname = 'hnswmm'$$,
+			  $$SELECT 'halfvec_' || m || '_ops' AS opc, 'halfvec_to_vector(halfvec,integer,boolean)' AS fn
+				FROM unnest(ARRAY['l2', 'ip', 'cosine', 'l1']) m$$,
+			  'the halfvec classes, and only they, have support function 2');
 
 -- every operator class passes the access method's own validation
 SELECT ok(bool_and(amvalidate(c.oid)), 'amvalidate accepts every hnswmm operator class')

@@ -102,7 +102,7 @@ SELECT has_operator('vector', '<>', 'vector', 'boolean'::name);
 SELECT has_operator('vector', '>=', 'vector', 'boolean'::name);
 SELECT has_operator('vector', '>', 'vector', 'boolean'::name);
 SELECT results_eq(
-	$$SELECT o.oprname::text COLLATE "default", o.oprcode::regproc::text,
+	$$SELECT o.oprname::text COLLATE "default", (SELECT proname FROM pg_proc WHERE oid = o.oprcode)::text COLLATE "default",
 			 coalesce(c.oprname::text, '-') COLLATE "default",
 			 coalesce(n.oprname::text, '-') COLLATE "default",
 			 o.oprrest::regproc::text, o.oprjoin::regproc::text

@@ -5,7 +5,8 @@
 # an index, inserts, deletes and VACUUM, then ALTER EXTENSION ... UPDATE
 # to the default version.  Afterwards the SQL objects are exactly those of
 # a fresh install of the default version (same functions with the same
-# result types and privileges, operators, operator classes), the old index
+# result types and privileges, operators, operator classes, types with
+# their category, preference and storage), the old index
 # answers right, takes inserts and VACUUM, and hnswmm_verify passes.
 use strict;
 use warnings;
@@ -38,6 +39,11 @@ my $objects = q{
 		SELECT 'opclass ' || c.opcname || ' ' || a.amname
 		FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 		JOIN pg_depend x ON x.classid = 'pg_opclass'::regclass AND x.objid = c.oid
+		WHERE x.deptype = 'e' AND x.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'hnswmm')
+		UNION ALL
+		SELECT 'type ' || t.oid::regtype || ' category ' || t.typcategory::text || ' preferred ' || t.typispreferred
+		       || ' storage ' || t.typstorage::text
+		FROM pg_type t JOIN pg_depend x ON x.classid = 'pg_type'::regclass AND x.objid = t.oid
 		WHERE x.deptype = 'e' AND x.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'hnswmm')
 	) s};
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
