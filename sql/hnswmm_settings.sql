@@ -62,8 +62,8 @@ RESET hnsw.iterative_scan;
 RESET hnsw.ef_search;
 
 -- a setting made for the database or role is less specific than a SET
-SELECT format('ALTER DATABASE %I SET hnswmm.ef_search = 6', current_database()) \gexec
-SELECT format('ALTER DATABASE %I SET hnswmm.iterative_scan = off', current_database()) \gexec
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET hnswmm.ef_search = 6', current_database()); END $$;
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET hnswmm.iterative_scan = off', current_database()); END $$;
 \c
 SET client_min_messages = warning;
 SET enable_seqscan = off;
@@ -72,8 +72,8 @@ SET hnsw.ef_search = 8;
 SELECT rows_returned();                 -- 8: the session's pgvector name wins
 SET hnswmm.ef_search = 12;
 SELECT rows_returned();                 -- 12
-SELECT format('ALTER DATABASE %I RESET hnswmm.ef_search', current_database()) \gexec
-SELECT format('ALTER DATABASE %I RESET hnswmm.iterative_scan', current_database()) \gexec
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET hnswmm.ef_search', current_database()); END $$;
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET hnswmm.iterative_scan', current_database()); END $$;
 \c
 SET client_min_messages = warning;
 SET enable_seqscan = off;

@@ -32,5 +32,7 @@ typedef struct HalfVector
 /* halfvec_to_vector(halfvec, integer, boolean): support function 2 of the
  * index's halfvec operator classes */
 extern Datum halfvec_to_vector(PG_FUNCTION_ARGS);
+/* vector_to_halfvec(vector, integer, boolean), for sparsevec.c */
+extern Datum vector_to_halfvec(PG_FUNCTION_ARGS);
 
 #endif							/* HNSWMM_HALFVEC_H */

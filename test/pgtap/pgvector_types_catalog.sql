@@ -1,5 +1,6 @@
--- pgTAP: the catalog entries of the halfvec type (src/sql/halfvec.sql)
--- and of pgvector's bit functions (src/sql/bit.sql).
+-- pgTAP: the catalog entries of pgvector's other types: halfvec
+-- (src/sql/halfvec.sql), sparsevec (src/sql/sparsevec.sql), and the
+-- functions on bit (src/sql/bit.sql).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS hnswmm;
 
@@ -45,19 +46,57 @@ INSERT INTO halfvec_fns VALUES
 	('halfvec_to_float4', '{halfvec,integer,boolean}', 'real[]'),
 	('binary_quantize', '{vector}', 'bit'),
 	('hamming_distance', '{bit,bit}', 'double precision'),
-	('jaccard_distance', '{bit,bit}', 'double precision');
+	('jaccard_distance', '{bit,bit}', 'double precision'),
+	('sparsevec_in', '{cstring,oid,integer}', 'sparsevec'),
+	('sparsevec_out', '{sparsevec}', 'cstring'),
+	('sparsevec_typmod_in', '{cstring[]}', 'integer'),
+	('sparsevec_recv', '{internal,oid,integer}', 'sparsevec'),
+	('sparsevec_send', '{sparsevec}', 'bytea'),
+	('l2_distance', '{sparsevec,sparsevec}', 'double precision'),
+	('sparsevec_l2_squared_distance', '{sparsevec,sparsevec}', 'double precision'),
+	('inner_product', '{sparsevec,sparsevec}', 'double precision'),
+	('sparsevec_negative_inner_product', '{sparsevec,sparsevec}', 'double precision'),
+	('cosine_distance', '{sparsevec,sparsevec}', 'double precision'),
+	('l1_distance', '{sparsevec,sparsevec}', 'double precision'),
+	('l2_norm', '{sparsevec}', 'double precision'),
+	('l2_normalize', '{sparsevec}', 'sparsevec'),
+	('sparsevec_lt', '{sparsevec,sparsevec}', 'boolean'),
+	('sparsevec_le', '{sparsevec,sparsevec}', 'boolean'),
+	('sparsevec_eq', '{sparsevec,sparsevec}', 'boolean'),
+	('sparsevec_ne', '{sparsevec,sparsevec}', 'boolean'),
+	('sparsevec_ge', '{sparsevec,sparsevec}', 'boolean'),
+	('sparsevec_gt', '{sparsevec,sparsevec}', 'boolean'),
+	('sparsevec_cmp', '{sparsevec,sparsevec}', 'integer'),
+	('sparsevec', '{sparsevec,integer,boolean}', 'sparsevec'),
+	('vector_to_sparsevec', '{vector,integer,boolean}', 'sparsevec'),
+	('sparsevec_to_vector', '{sparsevec,integer,boolean}', 'vector'),
+	('halfvec_to_sparsevec', '{halfvec,integer,boolean}', 'sparsevec'),
+	('sparsevec_to_halfvec', '{sparsevec,integer,boolean}', 'halfvec'),
+	('array_to_sparsevec', '{integer[],integer,boolean}', 'sparsevec'),
+	('array_to_sparsevec', '{real[],integer,boolean}', 'sparsevec'),
+	('array_to_sparsevec', '{double precision[],integer,boolean}', 'sparsevec'),
+	('array_to_sparsevec', '{numeric[],integer,boolean}', 'sparsevec');
 
 SELECT plan(
-	1 + 1 + 1                                    -- type, properties, preference
+	2 + 2 + 1                                    -- types, properties, preference
 	+ 5 * (SELECT count(*)::int FROM halfvec_fns) -- per function
 	+ 1                                          -- membership
-	+ 1 + 1                                      -- operators on halfvec, on bit
-	+ 1                                          -- btree opclass
-	+ 1                                          -- casts
+	+ 1 + 1 + 1                                  -- operators on halfvec, sparsevec, bit
+	+ 2                                          -- btree opclasses
+	+ 2                                          -- casts
 	+ 1                                          -- aggregates
 );
 
 SELECT has_type('halfvec');
+SELECT has_type('sparsevec');
+SELECT results_eq(
+	$$SELECT typlen::int, typstorage::text, typalign::text, typmodin::regproc::text,
+			 typinput::regproc::text, typoutput::regproc::text,
+			 typreceive::regproc::text, typsend::regproc::text
+	  FROM pg_type WHERE oid = 'sparsevec'::regtype$$,
+	$$VALUES (-1, 'm', 'i', 'sparsevec_typmod_in', 'sparsevec_in', 'sparsevec_out',
+			  'sparsevec_recv', 'sparsevec_send')$$,
+	'sparsevec is a variable-length, int-aligned type kept in the row (main) with a typmod');
 SELECT results_eq(
 	$$SELECT typlen::int, typstorage::text, typalign::text, typmodin::regproc::text,
 			 typinput::regproc::text, typoutput::regproc::text,
@@ -70,9 +109,9 @@ SELECT results_eq(
 -- an untyped '[1,2]' resolves to vector where halfvec is also a candidate
 SELECT results_eq(
 	$$SELECT typname::text COLLATE "default", typcategory::text, typispreferred FROM pg_type
-	  WHERE oid IN ('vector'::regtype, 'halfvec'::regtype) ORDER BY 1$$,
-	$$VALUES ('halfvec', 'U', false), ('vector', 'U', true)$$,
-	'vector is the preferred type of its category, halfvec is not');
+	  WHERE oid IN ('vector'::regtype, 'halfvec'::regtype, 'sparsevec'::regtype) ORDER BY 1$$,
+	$$VALUES ('halfvec', 'U', false), ('sparsevec', 'U', false), ('vector', 'U', true)$$,
+	'vector is the preferred type of its category, halfvec and sparsevec are not');
 
 -- per function: exists, result, C, immutable and strict, parallel safe
 SELECT has_function(fn, args) FROM halfvec_fns;
@@ -125,6 +164,27 @@ SELECT results_eq(
 	'operators on (halfvec, halfvec)');
 SELECT results_eq(
 	$$SELECT o.oprname::text COLLATE "default", (SELECT proname FROM pg_proc WHERE oid = o.oprcode)::text COLLATE "default",
+			 coalesce(c.oprname::text, '-') COLLATE "default",
+			 coalesce(n.oprname::text, '-') COLLATE "default",
+			 o.oprrest::regproc::text, o.oprjoin::regproc::text, o.oprresult::regtype::text
+	  FROM pg_operator AS o
+	  LEFT JOIN pg_operator AS c ON c.oid = o.oprcom
+	  LEFT JOIN pg_operator AS n ON n.oid = o.oprnegate
+	  WHERE o.oprleft = 'sparsevec'::regtype AND o.oprright = 'sparsevec'::regtype
+	  ORDER BY 1$$,
+	$$VALUES ('<', 'sparsevec_lt', '>', '>=', 'scalarltsel', 'scalarltjoinsel', 'boolean'),
+			 ('<#>', 'sparsevec_negative_inner_product', '<#>', '-', '-', '-', 'double precision'),
+			 ('<+>', 'l1_distance', '<+>', '-', '-', '-', 'double precision'),
+			 ('<->', 'l2_distance', '<->', '-', '-', '-', 'double precision'),
+			 ('<=', 'sparsevec_le', '>=', '>', 'scalarlesel', 'scalarlejoinsel', 'boolean'),
+			 ('<=>', 'cosine_distance', '<=>', '-', '-', '-', 'double precision'),
+			 ('<>', 'sparsevec_ne', '<>', '=', 'neqsel', 'neqjoinsel', 'boolean'),
+			 ('=', 'sparsevec_eq', '=', '<>', 'eqsel', 'eqjoinsel', 'boolean'),
+			 ('>', 'sparsevec_gt', '<', '<=', 'scalargtsel', 'scalargtjoinsel', 'boolean'),
+			 ('>=', 'sparsevec_ge', '<=', '<', 'scalargesel', 'scalargejoinsel', 'boolean')$$,
+	'operators on (sparsevec, sparsevec)');
+SELECT results_eq(
+	$$SELECT o.oprname::text COLLATE "default", (SELECT proname FROM pg_proc WHERE oid = o.oprcode)::text COLLATE "default",
 			 coalesce(c.oprname::text, '-') COLLATE "default"
 	  FROM pg_operator AS o
 	  JOIN pg_depend AS d ON d.classid = 'pg_operator'::regclass AND d.objid = o.oid AND d.deptype = 'e'
@@ -149,12 +209,27 @@ SELECT results_eq(
 			 (true, 'op', 5, '>(halfvec,halfvec)'), (true, 'proc', 1, 'halfvec_cmp(halfvec,halfvec)')$$,
 	'halfvec_ops: the default btree operator class, strategies 1-5 and support function 1');
 
+SELECT results_eq(
+	$$SELECT c.opcdefault, 'op' AS kind, amopstrategy::int AS num, amopopr::regoperator::text AS member
+	  FROM pg_amop JOIN pg_opclass AS c ON c.opcfamily = amopfamily
+	  WHERE c.opcname = 'sparsevec_ops' AND amopmethod = c.opcmethod
+	  UNION ALL
+	  SELECT c.opcdefault, 'proc', amprocnum::int, amproc::regprocedure::text
+	  FROM pg_amproc JOIN pg_opclass AS c ON c.opcfamily = amprocfamily
+	  WHERE c.opcname = 'sparsevec_ops'
+	  ORDER BY 2, 3$$,
+	$$VALUES (true, 'op', 1, '<(sparsevec,sparsevec)'), (true, 'op', 2, '<=(sparsevec,sparsevec)'),
+			 (true, 'op', 3, '=(sparsevec,sparsevec)'), (true, 'op', 4, '>=(sparsevec,sparsevec)'),
+			 (true, 'op', 5, '>(sparsevec,sparsevec)'), (true, 'proc', 1, 'sparsevec_cmp(sparsevec,sparsevec)')$$,
+	'sparsevec_ops: the default btree operator class, strategies 1-5 and support function 1');
+
 -- casts, as pgvector declares them
 SELECT results_eq(
 	$$SELECT c.castsource::regtype::text COLLATE "default", c.casttarget::regtype::text COLLATE "default",
 			 (SELECT proname FROM pg_proc WHERE oid = c.castfunc)::text COLLATE "default", c.castcontext::text
 	  FROM pg_cast AS c
 	  WHERE 'halfvec'::regtype IN (c.castsource, c.casttarget)
+	    AND 'sparsevec'::regtype NOT IN (c.castsource, c.casttarget)
 	  ORDER BY 1, 2$$,
 	$$VALUES ('double precision[]', 'halfvec', 'array_to_halfvec', 'a'),
 			 ('halfvec', 'halfvec', 'halfvec', 'i'),
@@ -165,6 +240,23 @@ SELECT results_eq(
 			 ('real[]', 'halfvec', 'array_to_halfvec', 'a'),
 			 ('vector', 'halfvec', 'vector_to_halfvec', 'i')$$,
 	'casts between halfvec, vector and arrays');
+
+SELECT results_eq(
+	$$SELECT c.castsource::regtype::text COLLATE "default", c.casttarget::regtype::text COLLATE "default",
+			 (SELECT proname FROM pg_proc WHERE oid = c.castfunc)::text COLLATE "default", c.castcontext::text
+	  FROM pg_cast AS c
+	  WHERE 'sparsevec'::regtype IN (c.castsource, c.casttarget)
+	  ORDER BY 1, 2$$,
+	$$VALUES ('double precision[]', 'sparsevec', 'array_to_sparsevec', 'a'),
+			 ('halfvec', 'sparsevec', 'halfvec_to_sparsevec', 'i'),
+			 ('integer[]', 'sparsevec', 'array_to_sparsevec', 'a'),
+			 ('numeric[]', 'sparsevec', 'array_to_sparsevec', 'a'),
+			 ('real[]', 'sparsevec', 'array_to_sparsevec', 'a'),
+			 ('sparsevec', 'halfvec', 'sparsevec_to_halfvec', 'a'),
+			 ('sparsevec', 'sparsevec', 'sparsevec', 'i'),
+			 ('sparsevec', 'vector', 'sparsevec_to_vector', 'a'),
+			 ('vector', 'sparsevec', 'vector_to_sparsevec', 'i')$$,
+	'casts between sparsevec, vector, halfvec and arrays');
 
 SELECT results_eq(
 	$$SELECT p.proname::text COLLATE "default", a.aggtransfn::text, a.aggcombinefn::text,
