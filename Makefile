@@ -108,7 +108,8 @@ fuzz:
 # pgvector's extension name, `hnsw` access method and operator classes on
 # hnswmm, for servers without pgvector (README: "Coming from pgvector")
 install-pgvector-compat: install
-	HNSWMM_SQL_PARTS="$(filter-out src/sql/guard.sql,$(SQL_PARTS))" bash scripts/pgvector_compat.sh install
+	HNSWMM_SQL_PARTS="$(filter-out src/sql/guard.sql,$(SQL_PARTS))" HNSWMM_VERSION=$(EXTVERSION) \
+		bash scripts/pgvector_compat.sh install
 uninstall-pgvector-compat:
 	bash scripts/pgvector_compat.sh uninstall
 

@@ -84,6 +84,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--column", choices=COLUMN_FORMS, default="plain",
                    help="how the table keeps its vectors: plain (uncompressed in the row, up to"
                         f" {PLAIN_MAX_DIM} dimensions; lz4 beyond), or compressed with lz4 or pglz")
+    p.add_argument("--halfvec", action="store_true",
+                   help="also a halfvec column (emb::halfvec) and its index, measured at each ef:"
+                        " column bytes, index size and QPS beside vector's")
     p.add_argument("--cold", action="store_true",
                    help="also run the first ef with a cold OS page cache (needs root)")
     p.add_argument("--out", default="bench/out", help="directory of results.json, results.md, recall_qps.png")
@@ -245,6 +248,34 @@ def build_hnswmm(conn: psycopg.Connection, args: argparse.Namespace) -> Build:
     return build
 
 
+def bench_halfvec(conn: psycopg.Connection, args: argparse.Namespace, base: np.ndarray,
+                  queries: np.ndarray, true_dist: np.ndarray) -> tuple[list[Result], Build, str]:
+    """The same vectors as a halfvec column with its own index, at each ef."""
+    dim = base.shape[1]
+    conn.execute(f"ALTER TABLE items ADD COLUMN embh halfvec({dim})")
+    conn.execute("UPDATE items SET embh = emb::halfvec")
+    conn.execute("VACUUM ANALYZE items")
+    bytes_row = conn.execute("SELECT avg(pg_column_size(emb)), avg(pg_column_size(embh))"
+                             " FROM items").fetchone()
+    note = (f"halfvec column: {bytes_row[1]:.0f} bytes a row against vector's {bytes_row[0]:.0f}"
+            " (pg_column_size, as stored)")
+    print(note, flush=True)
+    include = " INCLUDE (id)" if args.include else ""
+    opclass = METRICS[args.metric].opclass.replace("vector_", "halfvec_")
+    start = time.perf_counter()
+    conn.execute(f"CREATE INDEX items_embh_idx ON items USING hnswmm (embh {opclass}){include}"
+                 f" WITH (m = {args.m}, ef_construction = {args.ef_construction})")
+    build = Build("hnswmm halfvec", time.perf_counter() - start, relation_mb(conn, "items_embh_idx"))
+    sql = (f"SELECT id FROM items ORDER BY embh {METRICS[args.metric].operator} %s::halfvec"
+           f" LIMIT {args.k}")
+    results = []
+    for ef in args.ef:
+        settings = [f"SET hnswmm.ef_search = {ef}", "SET enable_seqscan = off"]
+        results.append(measure("hnswmm halfvec", ef, sql_search(sql, settings), args, base,
+                               queries, true_dist))
+    return results, build, note
+
+
 def bench_sql(args: argparse.Namespace, base: np.ndarray, queries: np.ndarray,
               true_dist: np.ndarray) -> tuple[list[Result], list[Build], list[str]]:
     """Exact scan, then hnswmm at each ef; notes say what was skipped."""
@@ -279,7 +310,15 @@ def bench_sql(args: argparse.Namespace, base: np.ndarray, queries: np.ndarray,
         else:
             notes.append("cold run skipped: cannot write /proc/sys/vm/drop_caches (not root?)")
             print(notes[-1], flush=True)
-    return results, [build], notes
+    builds = [build]
+    if args.halfvec:
+        with psycopg.connect(autocommit=True) as conn:
+            register_vector(conn)
+            half_results, half_build, note = bench_halfvec(conn, args, base, queries, true_dist)
+        results += half_results
+        builds.append(half_build)
+        notes.append(note)
+    return results, builds, notes
 
 
 def drop_page_cache() -> bool:

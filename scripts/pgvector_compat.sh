@@ -6,7 +6,9 @@
 #   make uninstall-pgvector-compat
 #
 # HNSWMM_SQL_PARTS names hnswmm's install-script parts (the Makefile's
-# SQL_PARTS without the guard against an installed `vector`).
+# SQL_PARTS without the guard against an installed `vector`), and
+# HNSWMM_VERSION their version: where the database has the hnswmm extension,
+# it must be that version.
 #
 # The install script creates hnswmm's objects only where the database does
 # not have the hnswmm extension already; where it does, `vector` adds just
@@ -29,6 +31,11 @@ write_sql() {
     echo '-- hnswmm'"'"'s objects, unless the hnswmm extension has them here already'
     echo 'DO $hnswmm_compat$'
     echo 'BEGIN'
+    echo "  IF EXISTS (SELECT FROM pg_extension WHERE extname = 'hnswmm' AND extversion <> '$HNSWMM_VERSION') THEN"
+    echo "    RAISE EXCEPTION 'the hnswmm extension in this database is not version $HNSWMM_VERSION'"
+    echo "      USING ERRCODE = 'object_not_in_prerequisite_state',"
+    echo "      HINT = 'Run ALTER EXTENSION hnswmm UPDATE first: the access methods of vector are made for its objects.';"
+    echo '  END IF;'
     echo "  IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'hnswmm') THEN"
     echo '    EXECUTE $hnswmm_objects$'
     sed '/^\\echo/d' $HNSWMM_SQL_PARTS
@@ -55,7 +62,7 @@ The compatibility extension is for servers without pgvector: remove pgvector's p
 
 case "${1:-}" in
   install)
-    : "${HNSWMM_SQL_PARTS:?run it as make install-pgvector-compat}"
+    : "${HNSWMM_SQL_PARTS:?run it as make install-pgvector-compat}" "${HNSWMM_VERSION:?}"
     refuse_foreign_control
     write_sql "compat/vector--$VERSION.sql"
     install -m 644 compat/vector.control "compat/vector--$VERSION.sql" "$(extension_dir)/"

@@ -229,6 +229,18 @@ is($local, $hnswmm_name, 'SET LOCAL hnsw.ef_search = 400 too');
 ($ret, $out, $err) = $node->psql('app', 'CREATE EXTENSION hnswmm', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 like($err, qr/ERROR:  42710: extension "vector" is installed in this database.*HINT:  Use hnswmm in another database/s,
 	'CREATE EXTENSION hnswmm where vector holds the objects: 42710, with what to do');
+# vector made for this hnswmm refuses an older one, naming the fix
+my $older = $node->safe_psql('postgres', q{
+	SELECT max(version) FROM pg_available_extension_versions
+	WHERE name = 'hnswmm' AND version <> (SELECT default_version FROM pg_available_extensions WHERE name = 'hnswmm')});
+$node->safe_psql('postgres', 'CREATE DATABASE older_hnswmm');
+$node->safe_psql('older_hnswmm', "CREATE EXTENSION hnswmm VERSION '$older'");
+($ret, $out, $err) = $node->psql('older_hnswmm', 'CREATE EXTENSION vector', extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  55000: the hnswmm extension in this database is not version .*HINT:  Run ALTER EXTENSION hnswmm UPDATE first/s,
+	"beside hnswmm $older, CREATE EXTENSION vector asks for ALTER EXTENSION hnswmm UPDATE (55000)");
+$node->safe_psql('older_hnswmm', 'ALTER EXTENSION hnswmm UPDATE; CREATE EXTENSION vector');
+pass('after the update it installs');
+
 $node->safe_psql('postgres', 'CREATE DATABASE both_ext');
 $node->safe_psql('both_ext', 'CREATE EXTENSION hnswmm; CREATE EXTENSION IF NOT EXISTS vector');
 is($node->safe_psql('both_ext', q{
