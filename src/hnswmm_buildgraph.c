@@ -136,7 +136,7 @@ attach(BuildGraph *bg, BuildShared *shared, HnswmmReader *reader)
 	memset(bg, 0, sizeof(BuildGraph));
 	hnswmm_graph_init(&bg->graph, graph_neighbors, reader, shared->layout.m,
 					  hnswmm_backend_visited());
-	hnswmm_visited_reset(bg->graph.visited, shared->nnodes);
+	hnswmm_visited_reset(bg->graph.visited);
 	bg->shared = shared;
 	bg->m = shared->layout.m;
 	bg->nodes = BUILD_NODES(shared);

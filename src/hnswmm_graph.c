@@ -763,7 +763,7 @@ hnswmm_page_graph_open(HnswmmPageGraph *pg, Relation index,
 	hnswmm_reader_open(&pg->reader, index, meta);
 	hnswmm_graph_init(&pg->graph, page_neighbors, &pg->reader,
 					  pg->reader.layout.m, hnswmm_backend_visited());
-	hnswmm_visited_reset(pg->graph.visited, meta->nnodes);
+	hnswmm_visited_reset(pg->graph.visited);
 	pg->code_buf = InvalidBuffer;
 	pg->codes = NULL;
 }

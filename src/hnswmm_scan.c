@@ -50,7 +50,6 @@ typedef struct HnswmmScanOpaqueData
 	int			rerank;			/* candidates re-ranked in each batch */
 	HnswmmIterSearch iter;		/* the layer-0 search, across batches */
 	HnswmmPageGraph pg;			/* open from the first batch to the end */
-	uint32		nnodes;			/* node count when the scan started */
 	bool		prefetch_heap;	/* ask for the heap pages of results ahead */
 	bool		heap_missed;	/* a request found its page missing from
 								 * shared buffers (it may still be in the
@@ -227,7 +226,6 @@ start_search(IndexScanDesc scan)
 		return false;
 	hnswmm_layout_from_meta(&so->layout, &meta);
 	so->query = scan_query(scan, &so->layout);
-	so->nnodes = meta.nnodes;
 	hnswmm_page_graph_open(&so->pg, scan->indexRelation, &meta);
 	hnswmm_page_graph_use_codes(&so->pg, &meta, so->query);
 	so->started = true;
@@ -377,7 +375,7 @@ next_batch(IndexScanDesc scan)
 			 so->returned < so->settings.max_scan_tuples)
 	{
 		if (so->iter.visited == NULL)
-			hnswmm_iter_keep_visited(&so->iter, so->nnodes);
+			hnswmm_iter_keep_visited(&so->iter);
 		so->nbatch = hnswmm_iter_next_batch(&so->pg.graph, so->query,
 											&so->iter, so->ef, so->batch);
 	}

@@ -11,22 +11,11 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "hnswmm_search.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "utils/memutils.h"
-
-/*
- * One visited set serves every search of this backend: searches never
- * interleave, and generation stamps make a reset free.
- */
-HnswmmVisited *
-hnswmm_backend_visited(void)
-{
-	static HnswmmVisited visited;
-
-	visited.cxt = TopMemoryContext;
-	return &visited;
-}
 
 void
 hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
@@ -43,48 +32,107 @@ hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
 	graph->visited = visited;
 }
 
-void
-hnswmm_visited_reset(HnswmmVisited *visited, uint32 nnodes)
-{
-	if (visited->marks == NULL || nnodes > visited->size)
-	{
-		uint32		size = (uint32) Min((uint64) nnodes + nnodes / 4 + 1024,
-										(uint64) PG_UINT32_MAX);
+/*
+ * The visited set.  A search marks each node it computes a distance to:
+ * about ef x 2m ids, whatever the size of the index.  A dense array of one
+ * mark per node (as hnswlib keeps) would cost every backend two bytes a
+ * node, 200 MB at 100 million nodes, and each iterative scan past its first
+ * batch as much again.  The hash table costs about 16 bytes per id a search
+ * marks: it doubles when half full and, at a reset, shrinks back when the
+ * last search used less than an eighth of it, so a large iterative scan
+ * does not leave a large table behind.
+ */
+#define VISITED_MIN_SLOTS	1024	/* a power of two */
 
-		if (visited->marks != NULL)
-			pfree(visited->marks);
-		if (visited->cxt == NULL)
-			visited->cxt = CurrentMemoryContext;
-		visited->marks = MemoryContextAllocHuge(visited->cxt, sizeof(uint16) * size);
-		memset(visited->marks, 0, sizeof(uint16) * size);
-		visited->size = size;
-		visited->generation = 0;
-	}
-	if (++visited->generation == 0)
+static void
+visited_alloc(HnswmmVisited *visited, uint32 nslots)
+{
+	if (visited->cxt == NULL)
+		visited->cxt = CurrentMemoryContext;
+	if (visited->slots != NULL)
+		pfree(visited->slots);
+	visited->slots = MemoryContextAllocHuge(visited->cxt, sizeof(uint32) * (Size) nslots);
+	memset(visited->slots, 0, sizeof(uint32) * (Size) nslots);
+	visited->mask = nslots - 1;
+	visited->count = 0;
+}
+
+/* Empty the set for a new search */
+void
+hnswmm_visited_reset(HnswmmVisited *visited)
+{
+	uint32		nslots = visited->mask + 1;
+
+	if (visited->slots == NULL)
+		visited_alloc(visited, VISITED_MIN_SLOTS);
+	else if (nslots > VISITED_MIN_SLOTS && (uint64) visited->count * 8 < nslots)
+		visited_alloc(visited, Max(VISITED_MIN_SLOTS,
+								   pg_nextpower2_32(Max(visited->count, 1) * 4)));
+	else
 	{
-		memset(visited->marks, 0, sizeof(uint16) * visited->size);
-		visited->generation = 1;
+		memset(visited->slots, 0, sizeof(uint32) * (Size) nslots);
+		visited->count = 0;
 	}
 }
 
-/* Mark id visited; return whether it already was.  Grows for new nodes. */
+/* The slot of id's key, or of the empty slot where it would go */
+static inline uint32
+visited_slot(const HnswmmVisited *visited, uint32 key)
+{
+	uint32		i = murmurhash32(key) & visited->mask;
+
+	while (visited->slots[i] != 0 && visited->slots[i] != key)
+		i = (i + 1) & visited->mask;
+	return i;
+}
+
+/* Double the table, keeping its ids */
+static void
+visited_grow(HnswmmVisited *visited)
+{
+	uint32	   *old = visited->slots;
+	uint32		old_slots = visited->mask + 1;
+	uint32		count = visited->count;
+
+	if (old_slots >= PG_UINT32_MAX / 2 + 1)
+		elog(ERROR, "hnswmm: visited set of %u ids cannot grow", count);
+	visited->slots = NULL;
+	visited_alloc(visited, old_slots * 2);
+	for (uint32 i = 0; i < old_slots; i++)
+		if (old[i] != 0)
+			visited->slots[visited_slot(visited, old[i])] = old[i];
+	visited->count = count;
+	pfree(old);
+}
+
+/* Mark id visited; return whether it already was */
 bool
 hnswmm_visited_test_and_set(HnswmmVisited *visited, uint32 id)
 {
-	if (unlikely(id >= visited->size))
-	{
-		uint32		size = (uint32) Min((uint64) id + id / 4 + 1024,
-										(uint64) PG_UINT32_MAX);
+	uint32		key = id + 1;
+	uint32		i;
 
-		visited->marks = repalloc_huge(visited->marks, sizeof(uint16) * size);
-		memset(visited->marks + visited->size, 0,
-			   sizeof(uint16) * (size - visited->size));
-		visited->size = size;
-	}
-	if (visited->marks[id] == visited->generation)
+	Assert(id != HNSWMM_INVALID_NODE);
+	i = visited_slot(visited, key);
+	if (visited->slots[i] == key)
 		return true;
-	visited->marks[id] = visited->generation;
+	visited->slots[i] = key;
+	if (++visited->count * 2 > visited->mask + 1)
+		visited_grow(visited);
 	return false;
+}
+
+/*
+ * One visited set serves every search of this backend that is not an
+ * iterative scan's later batch: searches never interleave.
+ */
+HnswmmVisited *
+hnswmm_backend_visited(void)
+{
+	static HnswmmVisited visited;
+
+	visited.cxt = TopMemoryContext;
+	return &visited;
 }
 
 /* Binary heaps of candidates: a min-heap (closest on top) or a max-heap */
@@ -277,7 +325,7 @@ hnswmm_search_layer(HnswmmGraph *graph, const float *query,
 	results = graph->results.items;
 	heap_grow(&graph->heap, nentries);
 	cand = graph->heap.items;
-	hnswmm_visited_reset(graph->visited, 0);
+	hnswmm_visited_reset(graph->visited);
 	for (int i = 0; i < nentries; i++)
 	{
 		if (hnswmm_visited_test_and_set(graph->visited, entries[i].id))
@@ -465,10 +513,10 @@ hnswmm_iter_init(HnswmmIterSearch *it, HnswmmCandidate entry)
  * far is either returned or pending, so the set is rebuilt from those once.
  */
 void
-hnswmm_iter_keep_visited(HnswmmIterSearch *it, uint32 nnodes)
+hnswmm_iter_keep_visited(HnswmmIterSearch *it)
 {
 	it->visited = palloc0(sizeof(HnswmmVisited));
-	hnswmm_visited_reset(it->visited, nnodes);
+	hnswmm_visited_reset(it->visited);
 	for (int i = 0; i < it->nreturned; i++)
 		hnswmm_visited_test_and_set(it->visited, it->returned[i]);
 	for (int i = 0; i < it->pending.n; i++)
@@ -496,7 +544,7 @@ hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
 	else
 	{
 		Assert(it->nreturned == 0);
-		hnswmm_visited_reset(graph->visited, 0);
+		hnswmm_visited_reset(graph->visited);
 		for (int i = 0; i < it->pending.n; i++)
 			hnswmm_visited_test_and_set(graph->visited, it->pending.items[i].id);
 	}

@@ -15,13 +15,17 @@ typedef struct HnswmmCandidate
 	uint32		id;
 } HnswmmCandidate;
 
-/* Set of visited node ids; reset costs nothing but a generation bump */
+/*
+ * Set of the node ids one search has visited: an open-addressing hash
+ * table whose size follows what the searches mark (about ef x 2m ids), not
+ * the number of nodes in the index (hnswmm_search.c)
+ */
 typedef struct HnswmmVisited
 {
-	MemoryContext cxt;			/* where marks live */
-	uint16	   *marks;
-	uint32		size;
-	uint16		generation;
+	MemoryContext cxt;			/* where slots live */
+	uint32	   *slots;			/* id + 1, or 0 for an empty slot */
+	uint32		mask;			/* slots - 1, a power of two less one */
+	uint32		count;			/* ids in the set */
 } HnswmmVisited;
 
 /* A growable binary heap of candidates */
@@ -71,7 +75,7 @@ typedef struct HnswmmIterSearch
 } HnswmmIterSearch;
 
 extern void hnswmm_iter_init(HnswmmIterSearch *it, HnswmmCandidate entry);
-extern void hnswmm_iter_keep_visited(HnswmmIterSearch *it, uint32 nnodes);
+extern void hnswmm_iter_keep_visited(HnswmmIterSearch *it);
 extern int	hnswmm_iter_next_batch(HnswmmGraph *graph, const float *query,
 								   HnswmmIterSearch *it, int ef,
 								   HnswmmCandidate *out);
@@ -98,7 +102,7 @@ extern void hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
 extern float hnswmm_graph_distance(HnswmmGraph *graph, const float *query,
 								   uint32 id);
 extern HnswmmVisited *hnswmm_backend_visited(void);
-extern void hnswmm_visited_reset(HnswmmVisited *visited, uint32 nnodes);
+extern void hnswmm_visited_reset(HnswmmVisited *visited);
 extern bool hnswmm_visited_test_and_set(HnswmmVisited *visited, uint32 id);
 
 extern HnswmmCandidate hnswmm_greedy_descent(HnswmmGraph *graph, const float *query,

@@ -271,7 +271,7 @@ repaired_list(VacuumState *vs, HnswmmReader *reader, uint32 id, int level,
 	w.queue = palloc(sizeof(uint32) * w.walk_max);
 	w.tail = 0;
 
-	hnswmm_visited_reset(w.seen, vs->nnodes);
+	hnswmm_visited_reset(w.seen);
 	hnswmm_visited_test_and_set(w.seen, id);
 	hnswmm_reader_copy(reader, id, base);
 	walk_add(&w, list, n);
