@@ -125,15 +125,6 @@ init_halfvec(int dim)
 	return v;
 }
 
-static inline void
-check_expected_dim(int32 typmod, int dim)
-{
-	if (typmod != -1 && typmod != dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
-
 /*
  * A vector narrowed to a halfvec.  An element beyond the half range is an
  * error: for text input it names the value, elsewhere (casts, arithmetic)
@@ -207,25 +198,8 @@ PG_FUNCTION_INFO_V1(halfvec_typmod_in);
 Datum
 halfvec_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *mods = PG_GETARG_ARRAYTYPE_P(0);
-	int			n;
-	int32	   *tl = ArrayGetIntegerTypmods(mods, &n);
-
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier"),
-				 errhint("Write halfvec(n) with one dimension count n.")));
-	if (tl[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type halfvec must be at least 1")));
-	if (tl[0] > HALFVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type halfvec cannot exceed %d",
-						HALFVEC_MAX_DIM)));
-	PG_RETURN_INT32(tl[0]);
+	PG_RETURN_INT32(vector_typmod_parse(PG_GETARG_ARRAYTYPE_P(0), "halfvec",
+										HALFVEC_MAX_DIM));
 }
 
 PG_FUNCTION_INFO_V1(halfvec_recv);

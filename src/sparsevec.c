@@ -69,15 +69,6 @@ check_nnz(int64 nnz)
 }
 
 static inline void
-check_expected_dim(int32 typmod, int dim)
-{
-	if (typmod != -1 && typmod != dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
-
-static inline void
 check_value(float value)
 {
 	if (isnan(value))
@@ -305,25 +296,8 @@ PG_FUNCTION_INFO_V1(sparsevec_typmod_in);
 Datum
 sparsevec_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *mods = PG_GETARG_ARRAYTYPE_P(0);
-	int			n;
-	int32	   *tl = ArrayGetIntegerTypmods(mods, &n);
-
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier"),
-				 errhint("Write sparsevec(n) with one dimension count n.")));
-	if (tl[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type sparsevec must be at least 1")));
-	if (tl[0] > SPARSEVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type sparsevec cannot exceed %d",
-						SPARSEVEC_MAX_DIM)));
-	PG_RETURN_INT32(tl[0]);
+	PG_RETURN_INT32(vector_typmod_parse(PG_GETARG_ARRAYTYPE_P(0), "sparsevec",
+										SPARSEVEC_MAX_DIM));
 }
 
 /* ----------------------------------------------------------------

@@ -57,8 +57,11 @@ check_dim(int dim)
 	check_dim_of(dim, "vector");
 }
 
-/* typmod is -1 when the column or cast has no vector(n) */
-static inline void
+/*
+ * typmod is -1 when the column or cast has no vector(n) (or halfvec(n),
+ * sparsevec(n))
+ */
+void
 check_expected_dim(int32 typmod, int dim)
 {
 	if (typmod != -1 && typmod != dim)
@@ -272,11 +275,13 @@ vector_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(buf);
 }
 
-PG_FUNCTION_INFO_V1(vector_typmod_in);
-Datum
-vector_typmod_in(PG_FUNCTION_ARGS)
+/*
+ * The dimension count n of a typmod typname(n), 1 to max: the typmod input
+ * of vector, halfvec and sparsevec
+ */
+int32
+vector_typmod_parse(ArrayType *mods, const char *typname, int32 max)
 {
-	ArrayType  *mods = PG_GETARG_ARRAYTYPE_P(0);
 	int			n;
 	int32	   *tl = ArrayGetIntegerTypmods(mods, &n);
 
@@ -284,17 +289,24 @@ vector_typmod_in(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid type modifier"),
-				 errhint("Write vector(n) with one dimension count n.")));
+				 errhint("Write %s(n) with one dimension count n.", typname)));
 	if (tl[0] < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector must be at least 1")));
-	if (tl[0] > VECTOR_MAX_DIM)
+				 errmsg("dimensions for type %s must be at least 1", typname)));
+	if (tl[0] > max)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector cannot exceed %d",
-						VECTOR_MAX_DIM)));
-	PG_RETURN_INT32(tl[0]);
+				 errmsg("dimensions for type %s cannot exceed %d", typname, max)));
+	return tl[0];
+}
+
+PG_FUNCTION_INFO_V1(vector_typmod_in);
+Datum
+vector_typmod_in(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(vector_typmod_parse(PG_GETARG_ARRAYTYPE_P(0), "vector",
+										VECTOR_MAX_DIM));
 }
 
 /* ----------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "utils/array.h"
 
 #define VECTOR_MAX_DIM 16000
 
@@ -26,6 +27,9 @@ typedef struct Vector
 
 extern Vector *InitVector(int dim);
 extern Vector *vector_from_text(const char *lit, const char *typname);
+extern int32 vector_typmod_parse(ArrayType *mods, const char *typname,
+								 int32 max);
+extern void check_expected_dim(int32 typmod, int dim);
 
 /*
  * The SQL-callable functions of vector.c that halfvec.c applies to its
