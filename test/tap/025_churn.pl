@@ -71,10 +71,13 @@ note($node->safe_psql('postgres', q{
 # "tuples missed: N dead from M pages not removed due to cleanup lock
 # contention").
 my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM churn');
-my ($live, $unreachable, $vacuums);
-for $vacuums (1 .. 10)
+my ($live, $unreachable);
+my $vacuums = 0;
+while ($vacuums < 10)
 {
-	$node->safe_psql('postgres', 'VACUUM churn');
+	my ($ret, $out, $err) = $node->psql('postgres', 'VACUUM (VERBOSE) churn');
+	$vacuums++;
+	note("VACUUM $vacuums: $1") if $err =~ /(tuples missed: [^\n]*)/;
 	($live, $unreachable) = split / /, $node->safe_psql('postgres', q{
 		SELECT live || ' ' || unreachable FROM hnswmm_verify('churn_idx')});
 	last if $live == $rows;
