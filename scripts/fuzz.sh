@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Fuzz the vector type's input functions outside the server.
+# Fuzz the input functions of the vector, sparsevec and halfvec types
+# outside the server.
 #
 #   scripts/fuzz.sh                 20,000 executions of each harness (make test)
 #   scripts/fuzz.sh RUNS            RUNS executions of each harness
 #   scripts/fuzz.sh --seconds N     N seconds of each harness
 #
-# It builds test/fuzz/fuzz_vector_in.c and fuzz_vector_recv.c with
-# clang -fsanitize=fuzzer,address,undefined from src/vector.c itself plus
-# test/fuzz/pg_stubs.c (what vector.c needs from the server) into a
-# temporary directory, runs each from a copy of its seed corpus
-# (test/fuzz/corpus/<harness>/), and prints `N passed, N failed`, one check
-# per harness.  Runs by count use a fixed seed, so they are repeatable.
-# A failing harness leaves its crash input and log in a kept directory,
-# with the command that replays it.
+# It builds the harnesses test/fuzz/fuzz_vector_in.c, fuzz_vector_recv.c,
+# fuzz_sparsevec_in.c, fuzz_sparsevec_recv.c and fuzz_halfvec_in.c with
+# clang -fsanitize=fuzzer,address,undefined from src/vector.c, halfvec.c,
+# sparsevec.c and bit.c themselves plus test/fuzz/pg_stubs.c (what they
+# need from the server) into a temporary directory, runs each from a copy
+# of its seed corpus (test/fuzz/corpus/<harness>/) with its dictionary
+# (test/fuzz/<harness>.dict) if any, and prints `N passed, N failed`, one
+# check per harness.  Runs by count use a fixed seed, so they are
+# repeatable.  A failing harness leaves its crash input and log in a kept
+# directory, with the command that replays it.
 #
 # Needs clang and its runtime (the libFuzzer runtime: libclang-rt-14-dev
 # on Debian 12, libclang-rt-dev later) and postgresql-server-dev-N
@@ -25,7 +28,7 @@ RUNS=20000 SECONDS_EACH=
 case "${1:-}" in
   --seconds) SECONDS_EACH=${2:?usage: fuzz.sh --seconds N} ;;
   --seconds=*) SECONDS_EACH=${1#--seconds=} ;;
-  -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
   '') ;;
   *[!0-9]*) die "usage: fuzz.sh [RUNS | --seconds N]" ;;
   *) RUNS=$1 ;;
@@ -54,14 +57,21 @@ trap cleanup EXIT
 CFLAGS="-g -O1 -fno-omit-frame-pointer -Wall -Wno-ignored-attributes -I$INCLUDE -Isrc -Itest/fuzz"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 log "building the fuzz harnesses in $WORK"
-# vector.c gets coverage instrumentation; the stubs only the sanitizers
-"$CC" $CFLAGS $SAN -fsanitize=fuzzer-no-link -c src/vector.c -o "$WORK/vector.o" \
-  && "$CC" $CFLAGS $SAN -c test/fuzz/pg_stubs.c -o "$WORK/pg_stubs.o" \
-  || die "cannot compile src/vector.c or test/fuzz/pg_stubs.c"
+# the types' sources get coverage instrumentation; the stubs only the
+# sanitizers.  halfvec.c and sparsevec.c call into vector.c and each other,
+# and halfvec.c into bit.c (binary_quantize): every harness links all four.
+OBJS=
+for src in vector halfvec sparsevec bit; do
+  "$CC" $CFLAGS $SAN -fsanitize=fuzzer-no-link -c "src/$src.c" -o "$WORK/$src.o" \
+    || die "cannot compile src/$src.c"
+  OBJS="$OBJS $WORK/$src.o"
+done
+"$CC" $CFLAGS $SAN -c test/fuzz/pg_stubs.c -o "$WORK/pg_stubs.o" \
+  || die "cannot compile test/fuzz/pg_stubs.c"
 
 PASSED=0 FAILED=0
-for h in vector_in vector_recv; do
-  if ! "$CC" $CFLAGS $SAN -fsanitize=fuzzer "test/fuzz/fuzz_$h.c" "$WORK/vector.o" \
+for h in vector_in vector_recv sparsevec_in sparsevec_recv halfvec_in; do
+  if ! "$CC" $CFLAGS $SAN -fsanitize=fuzzer "test/fuzz/fuzz_$h.c" $OBJS \
         "$WORK/pg_stubs.o" $LIBS -lm -o "$WORK/fuzz_$h" 2>"$WORK/$h.build.log"; then
     cat "$WORK/$h.build.log" >&2
     echo "not ok - fuzz_$h does not build"

@@ -36,6 +36,13 @@ SELECT pg_temp.err($$SELECT '{1:1}'::sparsevec$$);
 SELECT pg_temp.err($$SELECT '{1 1}/3'::sparsevec$$);
 SELECT pg_temp.err($$SELECT '{1:1}/3 x'::sparsevec$$);
 SELECT pg_temp.err($$SELECT '{1:}/3'::sparsevec$$);
+-- an element without its colon (found by fuzz_sparsevec_in: it wrote past
+-- the elements' buffer), and indices beyond any integer type
+SELECT pg_temp.err($$SELECT '{1:1,2}/5'::sparsevec$$);
+SELECT pg_temp.err($$SELECT '{2,1:1}/5'::sparsevec$$);
+SELECT pg_temp.err($$SELECT '{-9223372036854775808:1}/1'::sparsevec$$);
+SELECT pg_temp.err($$SELECT '{99999999999999999999999:1}/1'::sparsevec$$);
+SELECT pg_temp.err($$SELECT '{1:1}/-9223372036854775808'::sparsevec$$);
 SELECT pg_temp.err($$SELECT '{1:1}/3'::sparsevec(0)$$);
 SELECT pg_temp.err($$SELECT '{1:1}/3'::sparsevec(1000000001)$$);
 SELECT pg_temp.err(format('SELECT %L::sparsevec',

@@ -122,10 +122,17 @@ from_elements(SparseElement *e, int n, int dim)
 	for (int i = 0; i < n; i++)
 	{
 		if (e[i].index < 0 || e[i].index >= dim)
+		{
+			/* parse_integer clamps the magnitude to SPARSEVEC_MAX_DIM + 1 */
+			if (Abs(e[i].index + 1) > SPARSEVEC_MAX_DIM)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("sparsevec index is out of range 1 to %d", dim)));
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("sparsevec index %lld is out of range 1 to %d",
 							(long long) e[i].index + 1, dim)));
+		}
 		if (i > 0 && e[i].index == e[i - 1].index)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -172,22 +179,24 @@ skip_space(const char *p)
 	return p;
 }
 
-/* An integer at *p (after blanks); advances *p past it */
+/*
+ * An integer at *p (after blanks); advances *p past it.  Any value beyond
+ * +-(SPARSEVEC_MAX_DIM + 1) reads as that bound, which every range check
+ * refuses, so that no arithmetic on it can overflow.
+ */
 static int64
 parse_integer(const char **p, const char *lit)
 {
 	const char *start = skip_space(*p);
 	char	   *end;
 	long long	value;
+	const int64 bound = (int64) SPARSEVEC_MAX_DIM + 1;
 
-	errno = 0;
 	value = strtoll(start, &end, 10);
 	if (end == start)
 		invalid_syntax(lit, NULL);
-	if (errno == ERANGE)
-		value = value < 0 ? -(int64) SPARSEVEC_MAX_DIM - 1 : (int64) SPARSEVEC_MAX_DIM + 1;
 	*p = end;
-	return (int64) value;
+	return Max(Min((int64) value, bound), -bound);
 }
 
 /* A float at *p (after blanks); advances *p past it */
@@ -230,6 +239,7 @@ sparsevec_in(PG_FUNCTION_ARGS)
 	int			capacity = listed_elements(lit);
 	SparseElement *e;
 	int			n = 0;
+	int64		index;
 	int64		dim;
 	const char *p = skip_space(lit);
 	SparseVector *result;
@@ -247,12 +257,14 @@ sparsevec_in(PG_FUNCTION_ARGS)
 				invalid_syntax(lit, NULL);
 			p++;
 		}
-		Assert(n < capacity);
-		e[n].index = parse_integer(&p, lit) - 1;
+		index = parse_integer(&p, lit) - 1;
 		p = skip_space(p);
 		if (*p != ':')
 			invalid_syntax(lit, "Elements must be written index:value.");
 		p++;
+		/* one colon per element: the capacity holds each one stored */
+		Assert(n < capacity);
+		e[n].index = index;
 		e[n++].value = parse_value(&p, lit);
 		p = skip_space(p);
 		if (*p == '\0')
@@ -334,7 +346,7 @@ sparsevec_recv(PG_FUNCTION_ARGS)
 	e = palloc(sizeof(SparseElement) * Max(nnz, 1));
 	for (int i = 0; i < nnz; i++)
 	{
-		e[i].index = pq_getmsgint(buf, sizeof(int32));
+		e[i].index = (int32) pq_getmsgint(buf, sizeof(int32));
 		if (i > 0 && e[i].index <= e[i - 1].index)
 			INVALID_BINARY("Index %lld follows index %lld: indices must increase.",
 						   (long long) e[i].index, (long long) e[i - 1].index);

@@ -1,28 +1,31 @@
 /*
  * pg_stubs.c
- *		The part of the PostgreSQL server that src/vector.c needs, for the
- *		libFuzzer harnesses that run vector_in and vector_recv outside the
- *		server (see test/fuzz/README.md).  `nm -u` of vector.o lists what
- *		it needs:
+ *		The part of the PostgreSQL server that src/vector.c, src/halfvec.c,
+ *		src/sparsevec.c and src/bit.c need, for the libFuzzer harnesses that
+ *		run the input functions of vector, halfvec and sparsevec outside the
+ *		server (see test/fuzz/README.md).  `nm -u` of those objects lists
+ *		what they need:
  *
  *		- palloc, palloc0, repalloc, pfree, pnstrdup: malloc, each chunk
  *		  recorded so that stub_reset() can free them all;
  *		- errstart/errstart_cold, errcode, errmsg, errdetail, errhint,
  *		  errfinish and friends: an ERROR records its SQLSTATE and message
  *		  and siglongjmps back to stub_call*();
- *		- pq_getmsgint, pq_getmsgbytes, pq_copymsgbytes, pq_begintypsend,
- *		  pq_endtypsend, pq_sendfloat4, enlargeStringInfo: the same
- *		  checks and byte order as src/backend/libpq/pqformat.c and
- *		  src/common/stringinfo.c;
+ *		- DirectFunctionCall1Coll to 3Coll: the calls of fmgr.c (halfvec_out
+ *		  goes through vector_out this way);
+ *		- pq_getmsgint, pq_getmsgfloat4, pq_getmsgbytes, pq_copymsgbytes,
+ *		  pq_begintypsend, pq_endtypsend, pq_sendfloat4, initStringInfo,
+ *		  appendStringInfo, enlargeStringInfo: the same checks and byte
+ *		  order as src/backend/libpq/pqformat.c and src/common/stringinfo.c;
  *		- float_overflow_error, float_underflow_error: the errors of
  *		  utils/adt/float.c;
  *		- hm_* distance kernels: plain loops (the harnesses do not use them);
  *		- functions the harnesses never reach (arrays, catalog look-ups,
  *		  aggregates) abort if called.
  *
- * float_to_shortest_decimal_bufn comes from the server's libpgcommon.a,
- * and the server's own snprintf (which port.h substitutes for vsnprintf)
- * from libpgport.a.
+ * float_to_shortest_decimal_buf(n) comes from the server's libpgcommon.a;
+ * the server's own snprintf (which port.h substitutes for vsnprintf),
+ * pg_qsort (for qsort) and pg_popcount from libpgport.a.
  */
 #include "postgres.h"
 
@@ -380,6 +383,62 @@ stub_call1(PGFunction fn, Datum a0, Datum *result)
 	return call(fcinfo, fn, result);
 }
 
+/*
+ * DirectFunctionCallNColl, as in fmgr.c: no flinfo, and a NULL result is
+ * an internal error.  An ERROR inside jumps straight back to the
+ * stub_call*() around the outer function.
+ */
+static Datum
+direct_call(FunctionCallInfo fcinfo, PGFunction func)
+{
+	Datum		result = func(fcinfo);
+
+	if (fcinfo->isnull)
+		elog(ERROR, "function %p returned NULL", (void *) func);
+	return result;
+}
+
+Datum
+DirectFunctionCall1Coll(PGFunction func, Oid collation, Datum arg1)
+{
+	LOCAL_FCINFO(fcinfo, 1);
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 1, collation, NULL, NULL);
+	fcinfo->args[0].value = arg1;
+	fcinfo->args[0].isnull = false;
+	return direct_call(fcinfo, func);
+}
+
+Datum
+DirectFunctionCall2Coll(PGFunction func, Oid collation, Datum arg1,
+						Datum arg2)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 2, collation, NULL, NULL);
+	fcinfo->args[0].value = arg1;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = arg2;
+	fcinfo->args[1].isnull = false;
+	return direct_call(fcinfo, func);
+}
+
+Datum
+DirectFunctionCall3Coll(PGFunction func, Oid collation, Datum arg1,
+						Datum arg2, Datum arg3)
+{
+	LOCAL_FCINFO(fcinfo, 3);
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 3, collation, NULL, NULL);
+	fcinfo->args[0].value = arg1;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = arg2;
+	fcinfo->args[1].isnull = false;
+	fcinfo->args[2].value = arg3;
+	fcinfo->args[2].isnull = false;
+	return direct_call(fcinfo, func);
+}
+
 /* Only plain 4-byte-header varlenas reach the functions under test */
 struct varlena *
 pg_detoast_datum(struct varlena *datum)
@@ -454,6 +513,37 @@ appendStringInfoChar(StringInfo str, char ch)
 	str->data[str->len] = ch;
 	str->len++;
 	str->data[str->len] = '\0';
+}
+
+/*
+ * Format into the room left, and if the text did not fit, make room for
+ * all of it and format again (the server's snprintf returns the length
+ * the whole text needs, as C99 says)
+ */
+void
+appendStringInfo(StringInfo str, const char *fmt,...)
+{
+	for (;;)
+	{
+		va_list		ap;
+		int			avail = str->maxlen - str->len;
+		int			needed;
+
+		va_start(ap, fmt);
+		needed = vsnprintf(str->data + str->len, avail, fmt, ap);
+		va_end(ap);
+		if (needed < 0)
+			elog(ERROR, "vsnprintf failed: %m with format string \"%s\"",
+				 fmt);
+		if (needed < avail)
+		{
+			str->len += needed;
+			return;
+		}
+		/* the truncated text is dropped: restore the NUL, str is unchanged */
+		str->data[str->len] = '\0';
+		enlargeStringInfo(str, needed);
+	}
 }
 
 void
@@ -533,6 +623,19 @@ pq_getmsgint(StringInfo msg, int b)
 			break;
 	}
 	return result;
+}
+
+float4
+pq_getmsgfloat4(StringInfo msg)
+{
+	union
+	{
+		float4		f;
+		uint32		i;
+	}			swap;
+
+	swap.i = pq_getmsgint(msg, 4);
+	return swap.f;
 }
 
 const char *
@@ -657,12 +760,6 @@ int
 AggCheckCallContext(FunctionCallInfo fcinfo, MemoryContext *aggcontext)
 {
 	UNREACHED("AggCheckCallContext");
-}
-
-Datum
-DirectFunctionCall1Coll(PGFunction func, Oid collation, Datum arg1)
-{
-	UNREACHED("DirectFunctionCall1Coll");
 }
 
 Datum

@@ -1,8 +1,8 @@
 /*
  * pg_stubs.h
  *		What the libFuzzer harnesses need from test/fuzz/pg_stubs.c: a
- *		stand-in for the server around src/vector.c, built outside the
- *		server.
+ *		stand-in for the server around src/vector.c, halfvec.c,
+ *		sparsevec.c and bit.c, built outside the server.
  *
  * ereport(ERROR) jumps back to the harness (stub_call_* below), which then
  * knows the SQLSTATE and message of the error.  Every palloc is a malloc of
