@@ -51,7 +51,8 @@ is($node->safe_psql('postgres', qq{
 	                          'json'::regtype, 'jsonb'::regtype, 'xml'::regtype, 'anyelement'::regtype,
 	                          '"any"'::regtype, 'unknown'::regtype))
 	  AND sig NOT IN ('vector_in(cstring,oid,integer)', 'vector_typmod_in(cstring[])',
-	                  'halfvec_in(cstring,oid,integer)', 'halfvec_typmod_in(cstring[])')}),
+	                  'halfvec_in(cstring,oid,integer)', 'halfvec_typmod_in(cstring[])',
+	                  'sparsevec_in(cstring,oid,integer)', 'sparsevec_typmod_in(cstring[])')}),
 	'', 'no function takes a string argument (a path could be one), apart from the type\'s input functions');
 is($node->safe_psql('postgres', "SELECT count(*) FROM ($functions) f WHERE proargtypes::oid[] <> alltypes AND prokind <> 'a' AND sig !~ '^hnswmm_(index_info|verify|prewarm|distance_kernels)\\('"),
 	'0', 'only the inspection functions have OUT arguments');

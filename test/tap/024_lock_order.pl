@@ -62,10 +62,15 @@ sub session
 	return \%s;
 }
 
+# Every gdb started, so that each is let go of even when a step is skipped
+# (a backend left stopped would keep the server from stopping)
+my @gdbs;
+
 sub gdb_start
 {
 	my ($pid, @commands) = @_;
 	my %g = (in => '', out => '', err => '');
+	push @gdbs, \%g;
 	$g{h} = IPC::Run::start(
 		[ 'gdb', '-q', '-nx', '-p', $pid, '-ex', 'set pagination off', '-ex', 'set confirm off',
 		  '-ex', 'set breakpoint pending off',
@@ -99,10 +104,11 @@ sub gdb_eval
 	return $1;
 }
 
-# Let the backend run on without gdb
+# Let the backend run on without gdb (once)
 sub gdb_release
 {
 	my ($g) = @_;
+	return if $g->{released}++;
 	$g->{in} .= "delete\ndetach\nquit\n";
 	eval { $g->{h}->finish };
 	return;
@@ -154,7 +160,11 @@ SKIP:
 	note("unlink(prev = $prev, id = $id) on block " . ($id_block // '?')
 		  . '; the INSERT copies node ' . ($x // '?'));
 
-	skip 'no live row on the removed node\'s page', 5 unless defined $x;
+	if (!defined $x)
+	{
+		diag("gdb: $gv->{out}\n$gv->{err}");
+		skip 'no live row on the removed node\'s page', 5;
+	}
 
 	# 3. the INSERT stops in hnswmm_append_node holding its new node's page
 	my $gi = gdb_start($ins->{pid},
@@ -201,6 +211,7 @@ SKIP:
 		$node->safe_psql('postgres', 'SELECT count(*) FROM t'),
 		'hnswmm_verify passes and counts the live rows');
 }
+gdb_release($_) for @gdbs;
 if ($node->{_pid})
 {
 	$_->{in} .= "\\q\n" for ($vac, $ins);
