@@ -44,13 +44,15 @@ ensure_packages() {
 
 # Build and install the extension.  A non-root user needs write access to
 # the server's extension directories (or runs `sudo make install` first).
+# A failed build stops everything: tests must never run against an older
+# installed copy.
 build_and_install() {
   log "building hnswmm"
-  make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+  make -s PG_CONFIG="$PG_CONFIG" >/dev/null || die "the build failed"
   local libdir sharedir
   libdir=$("$PG_CONFIG" --pkglibdir); sharedir=$("$PG_CONFIG" --sharedir)
   if [ -w "$libdir" ] && [ -w "$sharedir/extension" ]; then
-    make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+    make -s PG_CONFIG="$PG_CONFIG" install >/dev/null || die "make install failed"
   elif ! cmp -s hnswmm.so "$libdir/hnswmm.so"; then
     die "cannot write $libdir: run 'sudo make install' first"
   fi
@@ -64,7 +66,8 @@ install_pgvector_compat() {
   if [ -e "$control" ] && ! grep -q 'hnswmm pgvector compatibility' "$control"; then
     log "pgvector is installed: its vector extension stays (the compatibility tests skip)"
   elif [ -w "$(dirname "$control")" ]; then
-    make -s PG_CONFIG="$PG_CONFIG" install-pgvector-compat >/dev/null
+    make -s PG_CONFIG="$PG_CONFIG" install-pgvector-compat >/dev/null \
+      || die "make install-pgvector-compat failed"
   fi
 }
 

@@ -124,7 +124,8 @@ from_elements(SparseElement *e, int n, int dim)
 		if (e[i].index < 0 || e[i].index >= dim)
 		{
 			/* parse_integer clamps the magnitude to SPARSEVEC_MAX_DIM + 1 */
-			if (Abs(e[i].index + 1) > SPARSEVEC_MAX_DIM)
+			if (e[i].index + 1 > SPARSEVEC_MAX_DIM ||
+				e[i].index + 1 < -(int64) SPARSEVEC_MAX_DIM)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("sparsevec index is out of range 1 to %d", dim)));
