@@ -396,28 +396,7 @@ compare_args(FunctionCallInfo fcinfo)
 											 widened_arg(fcinfo, 1)));
 }
 
-#define HALFVEC_COMPARISON(name, test) \
-PG_FUNCTION_INFO_V1(name); \
-Datum \
-name(PG_FUNCTION_ARGS) \
-{ \
-	int			c = compare_args(fcinfo); \
-	PG_RETURN_BOOL(test); \
-}
-
-HALFVEC_COMPARISON(halfvec_lt, c < 0)
-HALFVEC_COMPARISON(halfvec_le, c <= 0)
-HALFVEC_COMPARISON(halfvec_eq, c == 0)
-HALFVEC_COMPARISON(halfvec_ne, c != 0)
-HALFVEC_COMPARISON(halfvec_ge, c >= 0)
-HALFVEC_COMPARISON(halfvec_gt, c > 0)
-
-PG_FUNCTION_INFO_V1(halfvec_cmp);
-Datum
-halfvec_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(compare_args(fcinfo));
-}
+VECTOR_BTREE_SUPPORT(halfvec, compare_args)
 
 /* ----------------------------------------------------------------
  * Aggregates: avg keeps vector's float8[] state {count, sum_1, ...}

@@ -657,25 +657,4 @@ compare_args(FunctionCallInfo fcinfo)
 								  PG_GETARG_SPARSEVEC_P(1));
 }
 
-#define SPARSEVEC_COMPARISON(name, test) \
-PG_FUNCTION_INFO_V1(name); \
-Datum \
-name(PG_FUNCTION_ARGS) \
-{ \
-	int			c = compare_args(fcinfo); \
-	PG_RETURN_BOOL(test); \
-}
-
-SPARSEVEC_COMPARISON(sparsevec_lt, c < 0)
-SPARSEVEC_COMPARISON(sparsevec_le, c <= 0)
-SPARSEVEC_COMPARISON(sparsevec_eq, c == 0)
-SPARSEVEC_COMPARISON(sparsevec_ne, c != 0)
-SPARSEVEC_COMPARISON(sparsevec_ge, c >= 0)
-SPARSEVEC_COMPARISON(sparsevec_gt, c > 0)
-
-PG_FUNCTION_INFO_V1(sparsevec_cmp);
-Datum
-sparsevec_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(compare_args(fcinfo));
-}
+VECTOR_BTREE_SUPPORT(sparsevec, compare_args)

@@ -26,6 +26,34 @@ typedef struct Vector
 #define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)
 
 extern Vector *InitVector(int dim);
+
+/*
+ * The btree support of a type from its three-way comparison of the two
+ * arguments, compare(fcinfo): the SQL functions type_lt, _le, _eq, _ne,
+ * _ge, _gt and type_cmp (halfvec.c and sparsevec.c)
+ */
+#define VECTOR_COMPARISON(name, compare, test) \
+PG_FUNCTION_INFO_V1(name); \
+Datum \
+name(PG_FUNCTION_ARGS) \
+{ \
+	int			c = compare(fcinfo); \
+	PG_RETURN_BOOL(test); \
+}
+
+#define VECTOR_BTREE_SUPPORT(type, compare) \
+VECTOR_COMPARISON(type##_lt, compare, c < 0) \
+VECTOR_COMPARISON(type##_le, compare, c <= 0) \
+VECTOR_COMPARISON(type##_eq, compare, c == 0) \
+VECTOR_COMPARISON(type##_ne, compare, c != 0) \
+VECTOR_COMPARISON(type##_ge, compare, c >= 0) \
+VECTOR_COMPARISON(type##_gt, compare, c > 0) \
+PG_FUNCTION_INFO_V1(type##_cmp); \
+Datum \
+type##_cmp(PG_FUNCTION_ARGS) \
+{ \
+	PG_RETURN_INT32(compare(fcinfo)); \
+}
 extern Vector *vector_from_text(const char *lit, const char *typname);
 extern int32 vector_typmod_parse(ArrayType *mods, const char *typname,
 								 int32 max);
