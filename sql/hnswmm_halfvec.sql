@@ -52,6 +52,22 @@ SELECT op, avg(cardinality(ARRAY(SELECT unnest(index_ids(q, op)) INTERSECT
 FROM hq, unnest(ARRAY['<->', '<#>', '<=>', '<+>']) op GROUP BY op ORDER BY op;
 RESET hnswmm.ef_search;
 
+-- an index-only scan returns the stored halfvec itself, bit for bit
+CREATE TABLE ho (id int, emb halfvec(3));
+INSERT INTO ho SELECT i, ARRAY[i * 0.5, i % 7, 1.25]::real[] FROM generate_series(1, 300) i;
+CREATE INDEX ho_l2 ON ho USING hnswmm (emb halfvec_l2_ops);
+CREATE INDEX ho_l1 ON ho USING hnswmm (emb halfvec_l1_ops) INCLUDE (id);
+VACUUM ANALYZE ho;
+EXPLAIN (COSTS OFF) SELECT emb FROM ho ORDER BY emb <-> '[3,3,1.25]' LIMIT 3;
+SELECT emb FROM ho ORDER BY emb <-> '[3,3,1.25]' LIMIT 3;
+EXPLAIN (COSTS OFF) SELECT id, emb FROM ho ORDER BY emb <+> '[100.5,2,1.25]' LIMIT 2;
+SELECT id, emb FROM ho ORDER BY emb <+> '[100.5,2,1.25]' LIMIT 2;
+-- the values agree with the heap's for every row the index returns
+SET enable_indexonlyscan = off;
+SELECT emb FROM ho ORDER BY emb <-> '[3,3,1.25]' LIMIT 3;
+RESET enable_indexonlyscan;
+DROP TABLE ho;
+
 SELECT dimensions, nodes, vector_bytes > 0 AS has_vectors FROM hnswmm_index_info('hi_l2');
 SELECT nodes, live, unreachable FROM hnswmm_verify('hi_cos');
 DELETE FROM hi WHERE id % 5 = 0;

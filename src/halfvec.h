@@ -32,7 +32,8 @@ typedef struct HalfVector
 /* halfvec_to_vector(halfvec, integer, boolean): support function 2 of the
  * index's halfvec operator classes */
 extern Datum halfvec_to_vector(PG_FUNCTION_ARGS);
-/* vector_to_halfvec(vector, integer, boolean), for sparsevec.c */
+/* vector_to_halfvec(vector, integer, boolean), for sparsevec.c and the
+ * index-only scans of halfvec indexes (hnswmm_include.c) */
 extern Datum vector_to_halfvec(PG_FUNCTION_ARGS);
 
 #endif							/* HNSWMM_HALFVEC_H */

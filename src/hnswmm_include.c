@@ -17,7 +17,9 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "halfvec.h"
 #include "hnswmm.h"
 #include "hnswmm_utils.h"
 #include "utils/rel.h"
@@ -96,6 +98,11 @@ hnswmm_form_result(Relation index, const HnswmmLayout *layout, const char *slot)
 
 		memcpy(v->x, slot, layout->dimensions * sizeof(float));
 		values[0] = PointerGetDatum(v);
+		/* a halfvec key was widened exactly: narrowing it gives it back */
+		if (RegProcedureIsValid(index_getprocid(index, 1, HNSWMM_TO_VECTOR_PROC)))
+			values[0] = DirectFunctionCall3(vector_to_halfvec, values[0],
+											Int32GetDatum(-1),
+											BoolGetDatum(false));
 	}
 	for (int i = nkeys; i < desc->natts; i++)
 	{
