@@ -28,4 +28,12 @@ FROM generate_series(13, 20) i;
 SELECT dimensions, nodes FROM hnswmm_index_info('widest_idx');
 SELECT count(*) AS found_self FROM widest o
 WHERE (SELECT id FROM widest i ORDER BY i.emb <-> o.emb LIMIT 1) = o.id;
-DROP TABLE wide, widest;
+-- halfvec's limit is the same 16,000 dimensions, in half the slot bytes
+CREATE TABLE widest_half (id int, emb halfvec(16000));
+INSERT INTO widest_half SELECT id, emb::halfvec(16000) FROM widest;
+CREATE INDEX widest_half_idx ON widest_half USING hnswmm (emb halfvec_l2_ops);
+INSERT INTO widest_half SELECT id + 100, emb::halfvec(16000) FROM widest;
+SELECT dimensions, nodes FROM hnswmm_index_info('widest_half_idx');
+SELECT count(*) AS found_self FROM widest_half o
+WHERE (SELECT id FROM widest_half i ORDER BY i.emb <-> o.emb, id LIMIT 1) IN (o.id, o.id - 100, o.id + 100);
+DROP TABLE wide, widest, widest_half;

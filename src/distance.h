@@ -8,6 +8,8 @@
 #ifndef HNSWMM_DISTANCE_H
 #define HNSWMM_DISTANCE_H
 
+#include "half.h"
+
 /* sum of (a[i] - b[i])^2 */
 extern float hm_l2_squared(const float *a, const float *b, int n);
 
@@ -31,12 +33,18 @@ extern void hm_cosine_terms(const float *a, const float *b, int n,
 /* One implementation of the kernels */
 typedef float (*HmKernelFn) (const float *a, const float *b, int n);
 
+/* The same sums with b in half precision (an index's halfvec slots) */
+typedef float (*HmHalfKernelFn) (const float *a, const half *b, int n);
+
 typedef struct HmKernels
 {
 	const char *name;			/* portable, avx2 or avx512 */
 	HmKernelFn	l2_squared;
 	HmKernelFn	inner_product;
 	HmKernelFn	l1;
+	HmHalfKernelFn l2_squared_half;
+	HmHalfKernelFn inner_product_half;
+	HmHalfKernelFn l1_half;
 } HmKernels;
 
 /* The implementation this process uses, chosen on first call */

@@ -9,12 +9,10 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "half.h"
 #include "vector.h"
 
 #define HALFVEC_MAX_DIM VECTOR_MAX_DIM
-
-/* The bits of an IEEE 754 binary16 value */
-typedef uint16 half;
 
 typedef struct HalfVector
 {
@@ -32,8 +30,7 @@ typedef struct HalfVector
 /* halfvec_to_vector(halfvec, integer, boolean): support function 2 of the
  * index's halfvec operator classes */
 extern Datum halfvec_to_vector(PG_FUNCTION_ARGS);
-/* vector_to_halfvec(vector, integer, boolean), for sparsevec.c and the
- * index-only scans of halfvec indexes (hnswmm_include.c) */
+/* vector_to_halfvec(vector, integer, boolean), for sparsevec.c */
 extern Datum vector_to_halfvec(PG_FUNCTION_ARGS);
 
 #endif							/* HNSWMM_HALFVEC_H */

@@ -40,6 +40,7 @@ typedef struct HnswmmParams
 	int			ef_construction;
 	HnswmmQuantization quantization;
 	int			include_size;	/* bytes of INCLUDE values per node */
+	HnswmmElement element;		/* precision of the slots' vectors */
 } HnswmmParams;
 
 /*
@@ -81,8 +82,11 @@ typedef struct HnswmmLayout
 	uint32		vector_pages;	/* per extent */
 	uint32		extent_pages;	/* sum of the three */
 	uint32		center_pages;	/* before the first extent */
+	HnswmmElement element;		/* precision of the vectors in the slots */
+	int			element_size;	/* 4 (float4) or 2 (half) bytes */
+	int			vector_bytes;	/* dimensions * element_size, padded to 4 */
 	int			include_size;	/* bytes of INCLUDE values after a vector */
-	int			slot_size;		/* dimensions * 4 + include_size */
+	int			slot_size;		/* vector_bytes + include_size */
 } HnswmmLayout;
 
 typedef struct HnswmmSlot

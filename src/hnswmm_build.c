@@ -50,8 +50,9 @@ typedef struct BuildState
 	BuildNode  *nodes;
 	char	   *vector_pages;	/* the current extent's vector pages */
 	uint32	   *upper_used;		/* bytes used in each upper page of it */
-	float	   *vec;			/* one prepared vector, then its INCLUDE
-								 * values: a slot */
+	float	   *vec;			/* one prepared vector (dimensions floats) */
+	char	   *slot;			/* its slot: the vector as the index keeps
+								 * it, then its INCLUDE values */
 	HnswmmCenters *centers;		/* binary codes: their centers, once chosen */
 	char	   *center_codes;	/* their codes for the center pages */
 	double		heap_tuples;
@@ -162,7 +163,7 @@ flush_extent(BuildState *bs, uint32 extent)
 
 /* Copy a slot into the extent's vector pages, raising pd_lower */
 static void
-store_vector(BuildState *bs, uint32 id, const float *vec)
+store_vector(BuildState *bs, uint32 id, const char *src)
 {
 	HnswmmLayout *layout = &bs->layout;
 	HnswmmSlot	slot = hnswmm_vector_slot(layout, id);
@@ -171,7 +172,6 @@ store_vector(BuildState *bs, uint32 id, const float *vec)
 	uint32		page = slot.first_block - first;
 	Size		left = (Size) layout->slot_size;
 	uint32		offset = slot.offset;
-	const char *src = (const char *) vec;
 
 	while (left > 0)
 	{
@@ -248,7 +248,8 @@ set_layout(BuildState *bs, int dimensions)
 	write_center_pages(bs, true);
 	bs->vector_pages = palloc((Size) bs->layout.vector_pages * BLCKSZ);
 	bs->upper_used = palloc(sizeof(uint32) * bs->layout.upper_pages);
-	bs->vec = palloc0(bs->layout.slot_size);
+	bs->vec = palloc0(sizeof(float) * dimensions);
+	bs->slot = palloc0(bs->layout.slot_size);
 	bs->have_layout = true;
 }
 
@@ -273,9 +274,10 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		pfree(v);
 	if (!indexable)
 		return;					/* a zero vector under cosine: not indexed */
+	hnswmm_encode_slot(&bs->layout, bs->vec, bs->slot);
 	if (bs->layout.include_size > 0)
 		hnswmm_encode_include(index, values, isnull,
-							  (char *) bs->vec + bs->layout.dimensions * sizeof(float));
+							  bs->slot + bs->layout.vector_bytes);
 	if (bs->nnodes == HNSWMM_INVALID_NODE - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -285,7 +287,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	id = bs->nnodes++;
 	if (id % bs->layout.nodes_per_extent == 0)
 		start_extent(bs, id / bs->layout.nodes_per_extent);
-	store_vector(bs, id, bs->vec);
+	store_vector(bs, id, bs->slot);
 
 	if (id >= bs->nodes_size)
 	{

@@ -351,15 +351,14 @@ ensure_extent(Relation index, const HnswmmLayout *layout, uint32 extent)
 }
 
 /*
- * Write node id's slot (vec: its vector, then its INCLUDE values), up to
- * four pages a WAL record
+ * Write node id's slot (src: its vector as the index keeps it, then its
+ * INCLUDE values), up to four pages a WAL record
  */
 static void
 write_vector(Relation index, const HnswmmLayout *layout, uint32 id,
-			 const float *vec)
+			 const char *src)
 {
 	HnswmmSlot	slot = hnswmm_vector_slot(layout, id);
-	const char *src = (const char *) vec;
 	Size		left = (Size) layout->slot_size;
 	uint32		offset = slot.offset;
 	BlockNumber blkno = slot.first_block;
@@ -485,8 +484,8 @@ link_field(HnswmmNode *node, HnswmmLink link)
  */
 uint32
 hnswmm_append_node(Relation index, const HnswmmLayout *layout,
-				   const float *vec, ItemPointer tid, int *level, uint8 flags,
-				   HnswmmLink link, uint32 after)
+				   const float *vec, const char *slot, ItemPointer tid,
+				   int *level, uint8 flags, HnswmmLink link, uint32 after)
 {
 	Buffer		metabuf = ReadBuffer(index, HNSWMM_METAPAGE_BLKNO);
 	Buffer		gbuf;
@@ -521,7 +520,7 @@ hnswmm_append_node(Relation index, const HnswmmLayout *layout,
 	extent = id / layout->nodes_per_extent;
 	if (id % layout->nodes_per_extent == 0)
 		ensure_extent(index, layout, extent);
-	write_vector(index, layout, id, vec);
+	write_vector(index, layout, id, slot);
 	if (*level > 0)
 		*level = choose_upper_page(index, layout, extent, *level, &upper_page);
 

@@ -50,8 +50,9 @@ extern void hnswmm_mark_dead(Relation index, const HnswmmLayout *layout,
 extern void hnswmm_set_node_flags(Relation index, const HnswmmLayout *layout,
 								  uint32 id, uint8 set);
 extern uint32 hnswmm_append_node(Relation index, const HnswmmLayout *layout,
-								 const float *vec, ItemPointer tid, int *level,
-								 uint8 flags, HnswmmLink link, uint32 after);
+								 const float *vec, const char *slot,
+								 ItemPointer tid, int *level, uint8 flags,
+								 HnswmmLink link, uint32 after);
 extern bool hnswmm_replace_link(Relation index, const HnswmmLayout *layout,
 								uint32 id, HnswmmLink link, uint32 expected,
 								uint32 next);

@@ -17,7 +17,6 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
 #include "access/htup_details.h"
 #include "halfvec.h"
 #include "hnswmm.h"
@@ -76,6 +75,30 @@ hnswmm_canreturn(Relation index, int attno)
 	return hnswmm_index_metric(index) != HNSWMM_METRIC_COSINE;
 }
 
+/* The key column's value from a slot: a vector, or a halfvec's halves */
+static Datum
+stored_vector(const HnswmmLayout *layout, const char *slot)
+{
+	int			dim = layout->dimensions;
+
+	if (layout->element == HNSWMM_ELEMENT_HALF)
+	{
+		HalfVector *h = palloc0(HALFVEC_SIZE(dim));
+
+		SET_VARSIZE(h, HALFVEC_SIZE(dim));
+		h->dim = dim;
+		memcpy(h->x, slot, sizeof(half) * dim);
+		return PointerGetDatum(h);
+	}
+	else
+	{
+		Vector	   *v = InitVector(dim);
+
+		memcpy(v->x, slot, sizeof(float) * dim);
+		return PointerGetDatum(v);
+	}
+}
+
 /*
  * The row an index-only scan returns for a node, from its slot: the vector
  * (NULL under cosine, which cannot return it) and the INCLUDE values, as a
@@ -88,22 +111,12 @@ hnswmm_form_result(Relation index, const HnswmmLayout *layout, const char *slot)
 	int			nkeys = IndexRelationGetNumberOfKeyAttributes(index);
 	Datum		values[INDEX_MAX_KEYS];
 	bool		isnull[INDEX_MAX_KEYS];
-	const char *include = slot + layout->dimensions * sizeof(float);
+	const char *include = slot + layout->vector_bytes;
 	const char *p = include + 1;
 
 	isnull[0] = layout->metric == HNSWMM_METRIC_COSINE;
 	if (!isnull[0])
-	{
-		Vector	   *v = InitVector(layout->dimensions);
-
-		memcpy(v->x, slot, layout->dimensions * sizeof(float));
-		values[0] = PointerGetDatum(v);
-		/* a halfvec key was widened exactly: narrowing it gives it back */
-		if (RegProcedureIsValid(index_getprocid(index, 1, HNSWMM_TO_VECTOR_PROC)))
-			values[0] = DirectFunctionCall3(vector_to_halfvec, values[0],
-											Int32GetDatum(-1),
-											BoolGetDatum(false));
-	}
+		values[0] = stored_vector(layout, slot);
 	for (int i = nkeys; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);

@@ -72,7 +72,7 @@ link_node(HnswmmReader *reader, uint32 id, int top,
  */
 static void
 insert_into_graph(Relation index, const HnswmmMetaPageData *meta,
-				  const float *vec, ItemPointer tid, int level)
+				  const float *vec, const char *slot, ItemPointer tid, int level)
 {
 	HnswmmPageGraph pg;
 	HnswmmReader *reader = &pg.reader;
@@ -95,13 +95,13 @@ insert_into_graph(Relation index, const HnswmmMetaPageData *meta,
 	{
 		int			no_layers = 0;
 
-		hnswmm_append_node(index, &reader->layout, vec, tid, &no_layers,
+		hnswmm_append_node(index, &reader->layout, vec, slot, tid, &no_layers,
 						   HNSWMM_NODE_DUPLICATE, HNSWMM_LINK_DUP, head);
 	}
 	else
 	{
 		/* on the ring after its closest live neighbour */
-		id = hnswmm_append_node(index, &reader->layout, vec, tid, &level, 0,
+		id = hnswmm_append_node(index, &reader->layout, vec, slot, tid, &level, 0,
 								HNSWMM_LINK_RING,
 								nfound[0] > 0 ? found[0][0].id : meta->entry_node);
 		link_node(reader, id, Min(top, level), found, nfound);
@@ -120,6 +120,7 @@ insert_vector(Relation index, Vector *v, const Datum *values, const bool *isnull
 	HnswmmLayout layout;
 	LOCKMODE	mode = ShareLock;
 	float	   *vec;
+	char	   *slot;
 	int			level;
 
 	hnswmm_get_meta(index, &meta);
@@ -127,11 +128,13 @@ insert_vector(Relation index, Vector *v, const Datum *values, const bool *isnull
 		hnswmm_set_dimensions(index, v->dim, &meta);
 	hnswmm_check_dimensions(index, meta.dimensions, v->dim);
 	hnswmm_layout_from_meta(&layout, &meta);
-	vec = palloc0(layout.slot_size);
+	vec = palloc(sizeof(float) * v->dim);
+	slot = palloc0(layout.slot_size);
 	if (!hnswmm_prepare_vector(layout.metric, v->x, vec, v->dim))
 		return;					/* a zero vector under cosine: not indexed */
+	hnswmm_encode_slot(&layout, vec, slot);
 	if (layout.include_size > 0)
-		hnswmm_encode_include(index, values, isnull, (char *) (vec + v->dim));
+		hnswmm_encode_include(index, values, isnull, slot + layout.vector_bytes);
 	level = hnswmm_random_level(layout.m, pg_prng_double(&pg_global_prng_state));
 
 	LockPage(index, HNSWMM_UPDATE_LOCK, mode);
@@ -144,10 +147,10 @@ insert_vector(Relation index, Vector *v, const Datum *values, const bool *isnull
 		hnswmm_get_meta(index, &meta);
 	}
 	if (meta.entry_node == HNSWMM_INVALID_NODE)
-		hnswmm_append_node(index, &layout, vec, tid, &level, 0,
+		hnswmm_append_node(index, &layout, vec, slot, tid, &level, 0,
 						   HNSWMM_LINK_RING, HNSWMM_INVALID_NODE);
 	else
-		insert_into_graph(index, &meta, vec, tid, level);
+		insert_into_graph(index, &meta, vec, slot, tid, level);
 	UnlockPage(index, HNSWMM_UPDATE_LOCK, mode);
 	hnswmm_advance_flushed(index);
 }

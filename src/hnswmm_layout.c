@@ -12,6 +12,7 @@
 
 #include <math.h>
 
+#include "half.h"
 #include "hnswmm.h"
 #include "hnswmm_quant.h"
 #include "storage/bufpage.h"
@@ -26,6 +27,18 @@ expected_upper_bytes(int m)
 	return (double) HNSWMM_LAYER_SIZE(m) / (double) (m - 1);
 }
 
+/* The slot of a node: its vector's elements, padded to 4, then INCLUDE values */
+static void
+set_slot_layout(HnswmmLayout *layout, int dimensions, HnswmmElement element,
+				int include_size)
+{
+	layout->element = element;
+	layout->element_size = element == HNSWMM_ELEMENT_HALF ? sizeof(half) : sizeof(float);
+	layout->vector_bytes = (int) TYPEALIGN(4, (Size) dimensions * layout->element_size);
+	layout->include_size = include_size;
+	layout->slot_size = layout->vector_bytes + include_size;
+}
+
 /*
  * Choose extent sizes.  An extent aims at HNSWMM_EXTENT_TARGET_PAGES pages
  * so that a small table wastes little and graph pages of consecutive ids
@@ -38,12 +51,14 @@ void
 hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 					  HnswmmMetric metric, const HnswmmParams *params)
 {
-	Size		vector_bytes = (Size) dimensions * sizeof(float) + params->include_size;
+	Size		slot_bytes;
 	int			m = params->m;
 	double		pages_per_node;
 	uint32		per_page;
 	uint32		nodes;
 
+	set_slot_layout(layout, dimensions, params->element, params->include_size);
+	slot_bytes = layout->slot_size;
 	layout->dimensions = dimensions;
 	layout->metric = metric;
 	layout->m = m;
@@ -55,7 +70,7 @@ hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 	per_page = Max(HNSWMM_PAYLOAD / layout->node_size, 1);
 	layout->nodes_per_graph_page = per_page;
 
-	pages_per_node = 1.0 / per_page + (double) vector_bytes / HNSWMM_PAYLOAD;
+	pages_per_node = 1.0 / per_page + (double) slot_bytes / HNSWMM_PAYLOAD;
 	nodes = (uint32) (HNSWMM_EXTENT_TARGET_PAGES / pages_per_node);
 	if (nodes >= per_page)
 		nodes -= nodes % per_page;
@@ -67,12 +82,10 @@ hnswmm_compute_layout(HnswmmLayout *layout, int dimensions,
 		ceil(4.0 * nodes * expected_upper_bytes(m) / HNSWMM_PAYLOAD);
 	layout->upper_pages = Max(layout->upper_pages, 1);
 	layout->vector_pages = (uint32)
-		(((uint64) nodes * vector_bytes + HNSWMM_PAYLOAD - 1) / HNSWMM_PAYLOAD);
+		(((uint64) nodes * slot_bytes + HNSWMM_PAYLOAD - 1) / HNSWMM_PAYLOAD);
 	layout->extent_pages = layout->graph_pages + layout->upper_pages +
 		layout->vector_pages;
 	layout->center_pages = 0;	/* CREATE INDEX reserves them */
-	layout->include_size = params->include_size;
-	layout->slot_size = (int) vector_bytes;
 }
 
 /* The build parameters an index was made with, as its metapage keeps them */
@@ -83,6 +96,7 @@ hnswmm_params_from_meta(const HnswmmMetaPageData *meta, HnswmmParams *params)
 	params->ef_construction = meta->ef_construction;
 	params->quantization = (HnswmmQuantization) meta->quantization;
 	params->include_size = meta->include_size;
+	params->element = (HnswmmElement) meta->element;
 }
 
 void
@@ -104,8 +118,8 @@ hnswmm_layout_from_meta(HnswmmLayout *layout, HnswmmMetaPage meta)
 	layout->extent_pages = layout->graph_pages + layout->upper_pages +
 		layout->vector_pages;
 	layout->center_pages = meta->center_pages;
-	layout->include_size = meta->include_size;
-	layout->slot_size = meta->dimensions * sizeof(float) + meta->include_size;
+	set_slot_layout(layout, meta->dimensions, (HnswmmElement) meta->element,
+					meta->include_size);
 }
 
 void
@@ -124,6 +138,7 @@ hnswmm_layout_to_meta(const HnswmmLayout *layout, HnswmmMetaPage meta)
 	meta->vector_pages_per_extent = layout->vector_pages;
 	meta->center_pages = layout->center_pages;
 	meta->include_size = layout->include_size;
+	meta->element = layout->element;
 }
 
 void
@@ -139,12 +154,14 @@ hnswmm_init_page(Page page, uint16 page_type, uint32 extent)
 }
 
 /*
- * The format version of an index made with these parameters: 1 as long as
- * a reader of version 1 reads it right
+ * The format version of an index made with these parameters: the lowest
+ * whose readers read it right
  */
 uint32
 hnswmm_format_version(const HnswmmParams *params)
 {
+	if (params->element == HNSWMM_ELEMENT_HALF)
+		return HNSWMM_VERSION_HALF;
 	if (params->quantization == HNSWMM_QUANT_NONE && params->include_size == 0)
 		return HNSWMM_VERSION;
 	return HNSWMM_VERSION_CODES;
@@ -166,6 +183,7 @@ hnswmm_init_metapage(Page page, HnswmmMetric metric, const HnswmmParams *params)
 	meta->ef_construction = params->ef_construction;
 	meta->quantization = params->quantization;
 	meta->include_size = params->include_size;
+	meta->element = params->element;
 	meta->entry_node = HNSWMM_INVALID_NODE;
 	((PageHeader) page)->pd_lower =
 		HNSWMM_PAGE_HEADER + sizeof(HnswmmMetaPageData);
@@ -253,12 +271,13 @@ hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not an hnswmm index",
 						RelationGetRelationName(index))));
-	if (meta->version != HNSWMM_VERSION && meta->version != HNSWMM_VERSION_CODES)
+	if (meta->version != HNSWMM_VERSION && meta->version != HNSWMM_VERSION_CODES &&
+		meta->version != HNSWMM_VERSION_HALF)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has format version %u, expected %u or %u",
+				 errmsg("index \"%s\" has format version %u, expected %u, %u or %u",
 						RelationGetRelationName(index), meta->version,
-						HNSWMM_VERSION, HNSWMM_VERSION_CODES),
+						HNSWMM_VERSION, HNSWMM_VERSION_CODES, HNSWMM_VERSION_HALF),
 				 errhint("REINDEX the index.")));
 }
 

@@ -28,9 +28,11 @@
  *	| vector page 0       |   vector pages: the extent's node slots as one
  *	| ...                 |   byte stream of E * slot bytes cut into page
  *	+---------------------+   payloads; a slot may continue on the next page.
- *	                          A slot is the node's float vector (dim * 4
- *	                          bytes), then include_size bytes of its INCLUDE
- *	                          column values (hnswmm_include.c), if any.
+ *	                          A slot is the node's vector (dim floats, or
+ *	                          dim halves for a halfvec operator class,
+ *	                          padded to 4 bytes), then include_size bytes of
+ *	                          its INCLUDE column values (hnswmm_include.c),
+ *	                          if any.
  *
  * Each page:
  *
@@ -60,6 +62,9 @@
 									 * neighbours, or its slots for vectors
 									 * (version 2 had binary codes of one
 									 * center) */
+#define HNSWMM_VERSION_HALF		4	/* slots of half-precision values (a
+									 * halfvec operator class): a reader of
+									 * version 3 would take them for floats */
 #define HNSWMM_METAPAGE_BLKNO	0
 #define HNSWMM_INVALID_NODE		0xFFFFFFFF
 #define HNSWMM_MAX_LEVEL		15
@@ -90,6 +95,16 @@ typedef HnswmmPageOpaqueData *HnswmmPageOpaque;
 #define HnswmmPageGetOpaque(page) ((HnswmmPageOpaque) PageGetSpecialPointer(page))
 #define HnswmmPagePayload(page)	((char *) (page) + HNSWMM_PAGE_HEADER)
 
+/*
+ * Precision of the vectors in the slots, fixed by the operator class: the
+ * halfvec classes keep their values as they are, two bytes each
+ */
+typedef enum HnswmmElement
+{
+	HNSWMM_ELEMENT_FLOAT4 = 0,	/* 4 bytes a dimension (vector) */
+	HNSWMM_ELEMENT_HALF = 1		/* IEEE 754 binary16, 2 bytes (halfvec) */
+} HnswmmElement;
+
 /* Distance used inside the index, fixed by the operator class */
 typedef enum HnswmmMetric
 {
@@ -111,9 +126,10 @@ typedef enum HnswmmMetric
 typedef struct HnswmmMetaPageData
 {
 	uint32		magic;			/* HNSWMM_MAGIC */
-	uint32		version;		/* HNSWMM_VERSION, or HNSWMM_VERSION_CODES
-								 * with quantization */
-	uint32		dimensions;		/* floats per vector; 0 = not known yet */
+	uint32		version;		/* HNSWMM_VERSION, HNSWMM_VERSION_CODES
+								 * with codes or INCLUDE columns, or
+								 * HNSWMM_VERSION_HALF with half slots */
+	uint32		dimensions;		/* elements per vector; 0 = not known yet */
 	uint16		metric;			/* HnswmmMetric */
 	uint16		m;				/* neighbours per upper layer; 2m at layer 0 */
 	uint16		ef_construction;	/* beam width while linking nodes */
@@ -145,6 +161,9 @@ typedef struct HnswmmMetaPageData
 								 * them (layout) */
 	uint32		include_size;	/* bytes of INCLUDE column values after
 								 * each vector in the vector pages (layout) */
+	uint16		element;		/* HnswmmElement of the vectors in the
+								 * slots (layout; 0 = float4) */
+	uint16		reserved;		/* always 0 */
 } HnswmmMetaPageData;
 
 typedef HnswmmMetaPageData *HnswmmMetaPage;

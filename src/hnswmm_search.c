@@ -27,7 +27,7 @@ hnswmm_graph_init(HnswmmGraph *graph, HnswmmNeighborsFn neighbors,
 	graph->max_neighbors = 2 * m + 1;
 	graph->nbuf = palloc(sizeof(uint32) * graph->max_neighbors);
 	graph->fresh = palloc(sizeof(HnswmmCandidate) * graph->max_neighbors);
-	graph->mapped = palloc(sizeof(float *) * graph->max_neighbors);
+	graph->mapped = palloc(sizeof(const void *) * graph->max_neighbors);
 	graph->first = palloc(sizeof(int) * graph->max_neighbors);
 	graph->visited = visited;
 }
@@ -223,7 +223,7 @@ hnswmm_sort_candidates(HnswmmCandidate *c, int n)
 
 /* Start loading bytes of a mapped vector into the cache */
 static inline void
-prefetch_bytes(const float *v, Size bytes)
+prefetch_bytes(const void *v, Size bytes)
 {
 	for (Size off = 0; off < bytes; off += 64)
 		__builtin_prefetch((const char *) v + off);
@@ -254,7 +254,8 @@ neighbor_distances(HnswmmGraph *graph, const float *query, const uint32 *ids,
 {
 	HnswmmReader *reader = graph->reader;
 	int			dim = reader->layout.dimensions;
-	const float **mapped = graph->mapped;
+	int			esize = reader->layout.element_size;
+	const void **mapped = graph->mapped;
 	int		   *first = graph->first;
 
 	if (graph->approx != NULL)
@@ -275,10 +276,10 @@ neighbor_distances(HnswmmGraph *graph, const float *query, const uint32 *ids,
 		{
 			if (mapped[j] == NULL)
 				continue;
-			prefetch_bytes(mapped[j], first[j] * sizeof(float));
+			prefetch_bytes(mapped[j], first[j] * esize);
 			if (first[j] < dim)
-				prefetch_bytes(hnswmm_mapped_rest(mapped[j], first[j]),
-							   (dim - first[j]) * sizeof(float));
+				prefetch_bytes(hnswmm_mapped_rest(mapped[j], first[j] * esize),
+							   (dim - first[j]) * esize);
 		}
 		out[i].id = ids[i];
 		out[i].dist = mapped[i] != NULL ?

@@ -56,7 +56,7 @@ struct HnswmmGraph
 	uint32	   *nbuf;			/* neighbour buffer of one expansion */
 	HnswmmCandidate *fresh;		/* its new neighbours with distances (the
 								 * greedy descent's: all of them) */
-	const float **mapped;		/* their vectors in the mapping, or NULL */
+	const void **mapped;		/* their vectors in the mapping, or NULL */
 	int		   *first;			/* floats of each one's first piece there */
 	HnswmmHeap	heap;			/* candidates of one layer search */
 	HnswmmHeap	results;		/* results of one layer search or batch */

@@ -25,8 +25,6 @@
 #include "hnswmm_utils.h"
 #include "utils/rel.h"
 
-#define PAYLOAD_FLOATS	(HNSWMM_PAYLOAD / sizeof(float))
-
 static void
 reader_init(HnswmmReader *reader, Relation index, const HnswmmLayout *layout)
 {
@@ -34,6 +32,7 @@ reader_init(HnswmmReader *reader, Relation index, const HnswmmLayout *layout)
 	reader->index = index;
 	reader->layout = *layout;
 	hnswmm_metric_kernel(layout->metric, &reader->kernel, &reader->negate);
+	reader->half_kernel = hnswmm_metric_half_kernel(layout->metric);
 	reader->scratch = palloc(sizeof(float) * Max(layout->dimensions, 1));
 }
 
@@ -112,32 +111,32 @@ hnswmm_reader_close(HnswmmReader *reader)
 	reader->mapped_below = 0;
 }
 
-static inline const float *
+static inline const char *
 mapped_payload(const HnswmmReader *reader, BlockNumber blkno)
 {
-	return (const float *) (reader->base + (Size) blkno * BLCKSZ + HNSWMM_PAGE_HEADER);
+	return reader->base + (Size) blkno * BLCKSZ + HNSWMM_PAGE_HEADER;
 }
 
 /*
- * Apply fn to each piece of the first nfloats floats of node id's slot (its
- * vector, then its INCLUDE values): (piece, floats before it, floats in it).
- * Pieces below the watermark come from the mapping, the others from buffers
- * held share-locked for the call.
+ * Apply fn to each piece of the first nbytes bytes of node id's slot (its
+ * vector, then its INCLUDE values): (piece, bytes before it, bytes in it).
+ * Slots and payloads are multiples of 4 bytes, so a piece never splits an
+ * element.  Pieces below the watermark come from the mapping, the others
+ * from buffers held share-locked for the call.
  */
-typedef void (*PieceFn) (void *arg, const float *piece, int start, int n);
+typedef void (*PieceFn) (void *arg, const char *piece, int start, int n);
 
 static inline void
-for_each_piece(HnswmmReader *reader, uint32 id, int nfloats, PieceFn fn, void *arg)
+for_each_piece(HnswmmReader *reader, uint32 id, int nbytes, PieceFn fn, void *arg)
 {
 	HnswmmSlot	slot = hnswmm_vector_slot(&reader->layout, id);
-	int			dim = nfloats;
 	BlockNumber blkno = slot.first_block;
-	int			skip = slot.offset / sizeof(float);
+	int			skip = slot.offset;
 	int			done = 0;
 
-	while (done < dim)
+	while (done < nbytes)
 	{
-		int			n = Min(dim - done, (int) PAYLOAD_FLOATS - skip);
+		int			n = Min(nbytes - done, (int) HNSWMM_PAYLOAD - skip);
 
 		if (id < reader->mapped_below)
 		{
@@ -149,8 +148,7 @@ for_each_piece(HnswmmReader *reader, uint32 id, int nfloats, PieceFn fn, void *a
 			Buffer		buf = ReadBuffer(reader->index, blkno);
 
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			fn(arg, (const float *) HnswmmPagePayload(BufferGetPage(buf)) + skip,
-			   done, n);
+			fn(arg, HnswmmPagePayload(BufferGetPage(buf)) + skip, done, n);
 			UnlockReleaseBuffer(buf);
 		}
 		done += n;
@@ -159,55 +157,68 @@ for_each_piece(HnswmmReader *reader, uint32 id, int nfloats, PieceFn fn, void *a
 	}
 }
 
+/* The metric's kernel over elements [start, start + n) of a vector's piece */
+static inline float
+kernel_sum(const HnswmmReader *reader, const float *query, const void *piece,
+		   int start, int n)
+{
+	if (reader->layout.element == HNSWMM_ELEMENT_HALF)
+		return reader->half_kernel(query + start, (const half *) piece, n);
+	return reader->kernel(query + start, (const float *) piece, n);
+}
+
 typedef struct DistanceArg
 {
-	HnswmmKernel kernel;
+	const HnswmmReader *reader;
 	const float *query;
 	float		sum;
 } DistanceArg;
 
 static void
-distance_piece(void *arg, const float *piece, int start, int n)
+distance_piece(void *arg, const char *piece, int start, int n)
 {
 	DistanceArg *d = (DistanceArg *) arg;
+	int			esize = d->reader->layout.element_size;
 
-	d->sum += d->kernel(d->query + start, piece, n);
+	d->sum += kernel_sum(d->reader, d->query, piece, start / esize, n / esize);
 }
 
 /*
  * Node id's vector in the mapping when it is there in one piece or two:
- * returns the first piece and sets *first to its floats; the rest follows
+ * returns the first piece and sets *first to its elements; the rest follows
  * at the start of the next block's payload (hnswmm_mapped_rest).  NULL, and
  * *first unset, when the vector is not mapped or takes more pieces (read it
  * with hnswmm_reader_distance or hnswmm_reader_copy).
  */
-const float *
+const void *
 hnswmm_reader_mapped(HnswmmReader *reader, uint32 id, int *first)
 {
 	HnswmmSlot	slot;
+	int			esize = reader->layout.element_size;
 	int			room;
 
 	if (id >= reader->mapped_below)
 		return NULL;
 	slot = hnswmm_vector_slot(&reader->layout, id);
-	room = (HNSWMM_PAYLOAD - slot.offset) / sizeof(float);
-	if (reader->layout.dimensions - room > (int) PAYLOAD_FLOATS)
+	room = (HNSWMM_PAYLOAD - slot.offset) / esize;
+	if (reader->layout.dimensions - room > (int) HNSWMM_PAYLOAD / esize)
 		return NULL;
 	*first = Min(room, reader->layout.dimensions);
-	return mapped_payload(reader, slot.first_block) + slot.offset / sizeof(float);
+	return mapped_payload(reader, slot.first_block) + slot.offset;
 }
 
 /* Distance from the query to a vector of the mapping (hnswmm_reader_mapped) */
 float
 hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
-					   const float *vec, int first)
+					   const void *vec, int first)
 {
 	int			dim = reader->layout.dimensions;
-	float		d = reader->kernel(query, vec, first);
+	float		d = kernel_sum(reader, query, vec, 0, first);
 
 	if (first < dim)
-		d += reader->kernel(query + first, hnswmm_mapped_rest(vec, first),
-							dim - first);
+		d += kernel_sum(reader, query,
+						hnswmm_mapped_rest(vec, first * reader->layout.element_size),
+						first, dim - first);
 	hnswmm_mapped_read_check(reader->index);
 	return hnswmm_ordered_distance(reader->negate ? -d : d);
 }
@@ -261,34 +272,55 @@ float
 hnswmm_reader_distance(HnswmmReader *reader, const float *query, uint32 id)
 {
 	int			first = 0;
-	const float *mapped = hnswmm_reader_mapped(reader, id, &first);
+	const void *mapped = hnswmm_reader_mapped(reader, id, &first);
 	DistanceArg d;
 
 	if (mapped != NULL)
 		return hnswmm_mapped_distance(reader, query, mapped, first);
-	d.kernel = reader->kernel;
+	d.reader = reader;
 	d.query = query;
 	d.sum = 0;
-	for_each_piece(reader, id, reader->layout.dimensions, distance_piece, &d);
+	for_each_piece(reader, id, reader->layout.dimensions * reader->layout.element_size,
+				   distance_piece, &d);
 	return hnswmm_ordered_distance(reader->negate ? -d.sum : d.sum);
 }
 
 static void
-copy_piece(void *arg, const float *piece, int start, int n)
+copy_piece(void *arg, const char *piece, int start, int n)
 {
-	memcpy((float *) arg + start, piece, n * sizeof(float));
+	memcpy((char *) arg + start, piece, n);
 }
 
+/* Halves widened into the floats at the same element positions */
+static void
+widen_piece(void *arg, const char *piece, int start, int n)
+{
+	float	   *out = (float *) arg + start / sizeof(half);
+
+	for (int i = 0; i < n / (int) sizeof(half); i++)
+	{
+		half		h;
+
+		memcpy(&h, piece + i * sizeof(half), sizeof(half));
+		out[i] = half_to_float(h);
+	}
+}
+
+/* Node id's vector, as floats */
 void
 hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out)
 {
-	for_each_piece(reader, id, reader->layout.dimensions, copy_piece, out);
+	if (reader->layout.element == HNSWMM_ELEMENT_HALF)
+		for_each_piece(reader, id, reader->layout.dimensions * sizeof(half),
+					   widen_piece, out);
+	else
+		for_each_piece(reader, id, reader->layout.dimensions * sizeof(float),
+					   copy_piece, out);
 }
 
-/* Node id's whole slot: its vector, then its INCLUDE values */
+/* Node id's whole slot, as it is stored: its vector, then its INCLUDE values */
 void
 hnswmm_reader_copy_slot(HnswmmReader *reader, uint32 id, char *out)
 {
-	for_each_piece(reader, id, reader->layout.slot_size / sizeof(float),
-				   copy_piece, out);
+	for_each_piece(reader, id, reader->layout.slot_size, copy_piece, out);
 }

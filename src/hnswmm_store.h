@@ -16,6 +16,7 @@ typedef struct HnswmmReader
 	Relation	index;
 	HnswmmLayout layout;
 	HnswmmKernel kernel;		/* distance kernel of the metric */
+	HnswmmHalfKernel half_kernel;	/* the same, over half slots */
 	bool		negate;			/* inner-product metrics order by -sum */
 	HnswmmMappingRef map;		/* 0: read everything through buffers */
 	uint32		mapped_below;	/* ids below this are read through map */
@@ -33,24 +34,22 @@ extern float hnswmm_reader_distance(HnswmmReader *reader, const float *query,
 									uint32 id);
 extern void hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out);
 extern void hnswmm_reader_copy_slot(HnswmmReader *reader, uint32 id, char *out);
-extern const float *hnswmm_reader_mapped(HnswmmReader *reader, uint32 id,
-										 int *first);
+extern const void *hnswmm_reader_mapped(HnswmmReader *reader, uint32 id,
+										int *first);
 extern float hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
-									const float *vec, int first);
+									const void *vec, int first);
 extern void hnswmm_reader_willneed(HnswmmReader *reader, uint32 id);
 extern int64 hnswmm_reader_willneed_blocks(HnswmmReader *reader,
 										   BlockNumber first, BlockNumber n);
 
 /*
- * The rest of a mapped vector whose first piece (first floats) ends a
+ * The rest of a mapped vector whose first piece (first_bytes) ends a
  * block's payload: the start of the next block's payload
  */
-static inline const float *
-hnswmm_mapped_rest(const float *vec, int first)
+static inline const void *
+hnswmm_mapped_rest(const void *vec, int first_bytes)
 {
-	const char *end = (const char *) (vec + first);
-
-	return (const float *) (end + (BLCKSZ - HNSWMM_PAYLOAD));
+	return (const char *) vec + first_bytes + (BLCKSZ - HNSWMM_PAYLOAD);
 }
 
 #endif							/* HNSWMM_STORE_H */

@@ -17,6 +17,7 @@
 #include "catalog/pg_class.h"
 #include "commands/defrem.h"
 #include "distance.h"
+#include "halfvec.h"
 #include "hnswmm_mapping.h"
 #include "hnswmm_settings.h"
 #include "hnswmm_utils.h"
@@ -99,6 +100,46 @@ hnswmm_read_options(Relation index, HnswmmParams *params)
 	params->quantization = opts ? (HnswmmQuantization) opts->quantization :
 		HNSWMM_QUANT_NONE;
 	params->include_size = hnswmm_include_size(index);
+	params->element = hnswmm_index_element(index);
+}
+
+/*
+ * The precision an index keeps its vectors in: half for the halfvec
+ * operator classes (support function 2 is halfvec_to_vector), whose values
+ * are halves already, float4 for all others
+ */
+HnswmmElement
+hnswmm_index_element(Relation index)
+{
+	if (RegProcedureIsValid(index_getprocid(index, 1, HNSWMM_TO_VECTOR_PROC)) &&
+		index_getprocinfo(index, 1, HNSWMM_TO_VECTOR_PROC)->fn_addr == halfvec_to_vector)
+		return HNSWMM_ELEMENT_HALF;
+	return HNSWMM_ELEMENT_FLOAT4;
+}
+
+/*
+ * The vector part of a slot from a prepared vector (hnswmm_prepare_vector):
+ * its floats, or its values rounded to halves; vec is rounded in place to
+ * what the slot holds, so that it compares equal to the node's vector as
+ * readers see it (duplicates, hnswmm_find_duplicate).  A halfvec's values
+ * are halves already; only cosine's normalised ones round.
+ */
+void
+hnswmm_encode_slot(const HnswmmLayout *layout, float *vec, char *slot)
+{
+	if (layout->element == HNSWMM_ELEMENT_FLOAT4)
+	{
+		memcpy(slot, vec, sizeof(float) * layout->dimensions);
+		return;
+	}
+	for (int i = 0; i < layout->dimensions; i++)
+	{
+		bool		overflow;
+		half		h = float_to_half(vec[i], &overflow);
+
+		memcpy(slot + i * sizeof(half), &h, sizeof(half));
+		vec[i] = half_to_float(h);
+	}
 }
 
 /* The metric of an index, from its operator class's support function 1 */
@@ -196,6 +237,24 @@ hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel, bool *negate)
 		default:
 			elog(ERROR, "hnswmm: unknown metric %d", (int) metric);
 	}
+}
+
+/* The half-precision kernel of a metric (its sign as hnswmm_metric_kernel's) */
+HnswmmHalfKernel
+hnswmm_metric_half_kernel(HnswmmMetric metric)
+{
+	switch (metric)
+	{
+		case HNSWMM_METRIC_L2:
+			return hm_kernels()->l2_squared_half;
+		case HNSWMM_METRIC_IP:
+		case HNSWMM_METRIC_COSINE:
+			return hm_kernels()->inner_product_half;
+		case HNSWMM_METRIC_L1:
+			return hm_kernels()->l1_half;
+	}
+	elog(ERROR, "hnswmm: unknown metric %d", (int) metric);
+	return NULL;				/* keep the compiler quiet */
 }
 
 /* Distance between two vectors held in memory */

@@ -393,8 +393,11 @@ check_meta(VerifyState *vs)
 				vs->meta.quantization);
 	hnswmm_params_from_meta(&vs->meta, &params);
 	if (vs->meta.version != hnswmm_format_version(&params))
-		corrupt(vs, "the metapage's format version %u does not match its quantization",
+		corrupt(vs, "the metapage's format version %u does not match its parameters",
 				vs->meta.version);
+	if (vs->meta.element != hnswmm_index_element(vs->index))
+		corrupt(vs, "the metapage keeps vectors of element type %u, not what the operator class needs",
+				vs->meta.element);
 	if (vs->meta.include_size != hnswmm_include_size(vs->index))
 		corrupt(vs, "the metapage keeps %u bytes of INCLUDE values, not what the columns need",
 				vs->meta.include_size);
