@@ -40,7 +40,8 @@ OBJS = \
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 SQL_PARTS  = src/sql/guard.sql src/sql/vector.sql src/sql/bit.sql src/sql/halfvec.sql \
-			 src/sql/sparsevec.sql src/sql/hnswmm.sql src/sql/halfvec_index.sql
+			 src/sql/sparsevec.sql src/sql/hnswmm.sql src/sql/halfvec_index.sql \
+			 src/sql/bit_index.sql
 # upgrade scripts, and the install scripts of released versions (so that
 # an index made by one can be carried over: test/tap/026_upgrade.pl)
 DATA       = $(wildcard src/sql/upgrade/*.sql src/sql/released/*.sql)

@@ -461,6 +461,16 @@ hm_l1(const float *a, const float *b, int n)
 	return hm_kernels()->l1(a, b, n);
 }
 
+float
+hm_hamming_bits(const float *a, const uint8 *b, int n)
+{
+	float		sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += fabsf(a[i] - (float) ((b[i / 8] >> (7 - i % 8)) & 1));
+	return sum;
+}
+
 /*
  * Sum of a[i]^2 in double: a float sum underflows for tiny vectors (1e-23
  * squared is below the smallest float) and overflows for huge ones, which

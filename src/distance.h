@@ -19,6 +19,12 @@ extern float hm_inner_product(const float *a, const float *b, int n);
 /* sum of |a[i] - b[i]| */
 extern float hm_l1(const float *a, const float *b, int n);
 
+/*
+ * sum of |a[i] - b's bit i| over b's first n bits, most significant first
+ * in each byte: the Hamming distance when a holds 0s and 1s
+ */
+extern float hm_hamming_bits(const float *a, const uint8 *b, int n);
+
 /* sum of a[i]^2, in double (never underflows or overflows) */
 extern double hm_norm_squared_double(const float *a, int n);
 

@@ -61,6 +61,8 @@ typedef struct HnswmmParams
 #define HNSWMM_MIN_EF_CONSTRUCTION		4
 #define HNSWMM_MAX_RERANK				10000
 #define HNSWMM_DEFAULT_MAX_SCAN_TUPLES	20000
+/* Longest bit string a bit operator class indexes (pgvector's limit) */
+#define HNSWMM_MAX_BITS					64000
 
 /*
  * Layout of one index, derived from the metapage (cached per backend).
@@ -83,11 +85,26 @@ typedef struct HnswmmLayout
 	uint32		extent_pages;	/* sum of the three */
 	uint32		center_pages;	/* before the first extent */
 	HnswmmElement element;		/* precision of the vectors in the slots */
-	int			element_size;	/* 4 (float4) or 2 (half) bytes */
-	int			vector_bytes;	/* dimensions * element_size, padded to 4 */
+	int			element_bits;	/* 32 (float4), 16 (half) or 1 (bit) */
+	int			vector_bytes;	/* dimensions * element_bits / 8, rounded
+								 * up to 4 */
 	int			include_size;	/* bytes of INCLUDE values after a vector */
 	int			slot_size;		/* vector_bytes + include_size */
 } HnswmmLayout;
+
+/* Bytes that n elements of a slot's vector take, rounded up */
+static inline int
+hnswmm_element_bytes(const HnswmmLayout *layout, int n)
+{
+	return (int) (((int64) n * layout->element_bits + 7) / 8);
+}
+
+/* Elements in a run of bytes of a slot's vector */
+static inline int
+hnswmm_bytes_elements(const HnswmmLayout *layout, int bytes)
+{
+	return (int) ((int64) bytes * 8 / layout->element_bits);
+}
 
 typedef struct HnswmmSlot
 {

@@ -53,6 +53,7 @@ typedef struct BuildState
 	float	   *vec;			/* one prepared vector (dimensions floats) */
 	char	   *slot;			/* its slot: the vector as the index keeps
 								 * it, then its INCLUDE values */
+	MemoryContext value_ctx;	/* a row's value as floats (reset per row) */
 	HnswmmCenters *centers;		/* binary codes: their centers, once chosen */
 	char	   *center_codes;	/* their codes for the center pages */
 	double		heap_tuples;
@@ -259,19 +260,21 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 {
 	BuildState *bs = (BuildState *) state;
 	MemoryContext old;
-	Vector	   *v;
+	const float *value;
+	int			dim;
 	uint32		id;
 	bool		indexable;
 
 	if (isnull[0])
 		return;
-	v = hnswmm_value_vector(index, values[0]);
+	MemoryContextReset(bs->value_ctx);
+	old = MemoryContextSwitchTo(bs->value_ctx);
+	value = hnswmm_value_floats(index, values[0], &dim);
+	MemoryContextSwitchTo(old);
 	if (!bs->have_layout)
-		set_layout(bs, v->dim);
-	hnswmm_check_dimensions(index, bs->layout.dimensions, v->dim);
-	indexable = hnswmm_prepare_vector(bs->layout.metric, v->x, bs->vec, v->dim);
-	if ((Pointer) v != DatumGetPointer(values[0]))
-		pfree(v);
+		set_layout(bs, dim);
+	hnswmm_check_dimensions(index, bs->layout.dimensions, dim);
+	indexable = hnswmm_prepare_vector(bs->layout.metric, value, bs->vec, dim);
 	if (!indexable)
 		return;					/* a zero vector under cosine: not indexed */
 	hnswmm_encode_slot(&bs->layout, bs->vec, bs->slot);
@@ -446,6 +449,8 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.nodes_size = 1024;
 	bs.nodes = MemoryContextAllocHuge(ctx, sizeof(BuildNode) * bs.nodes_size);
 	pg_prng_seed(&bs.prng, BUILD_SEED);
+	bs.value_ctx = AllocSetContextCreate(ctx, "hnswmm build value",
+										 ALLOCSET_DEFAULT_SIZES);
 	hnswmm_check_params(index, 0, &bs.params);	/* what needs no dimensions */
 
 	/* the metapage goes first; it is rewritten at the end */

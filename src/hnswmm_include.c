@@ -19,6 +19,7 @@
 
 #include "access/htup_details.h"
 #include "halfvec.h"
+#include "utils/varbit.h"
 #include "hnswmm.h"
 #include "hnswmm_utils.h"
 #include "utils/rel.h"
@@ -75,12 +76,21 @@ hnswmm_canreturn(Relation index, int attno)
 	return hnswmm_index_metric(index) != HNSWMM_METRIC_COSINE;
 }
 
-/* The key column's value from a slot: a vector, or a halfvec's halves */
+/* The key column's value from a slot: a vector, a halfvec, a bit string */
 static Datum
 stored_vector(const HnswmmLayout *layout, const char *slot)
 {
 	int			dim = layout->dimensions;
 
+	if (layout->element == HNSWMM_ELEMENT_BIT)
+	{
+		VarBit	   *bits = palloc0(VARBITTOTALLEN(dim));
+
+		SET_VARSIZE(bits, VARBITTOTALLEN(dim));
+		VARBITLEN(bits) = dim;
+		memcpy(VARBITS(bits), slot, VARBITBYTES(bits));
+		return PointerGetDatum(bits);
+	}
 	if (layout->element == HNSWMM_ELEMENT_HALF)
 	{
 		HalfVector *h = palloc0(HALFVEC_SIZE(dim));

@@ -111,11 +111,13 @@ insert_into_graph(Relation index, const HnswmmMetaPageData *meta,
 	hnswmm_page_graph_close(&pg);
 }
 
-/* v with its INCLUDE values (values and isnull from the second on) */
+/* A row's vector (values[0]) with its INCLUDE values (from values[1] on) */
 static void
-insert_vector(Relation index, Vector *v, const Datum *values, const bool *isnull,
+insert_vector(Relation index, const Datum *values, const bool *isnull,
 			  ItemPointer tid)
 {
+	int			dim;
+	const float *value = hnswmm_value_floats(index, values[0], &dim);
 	HnswmmMetaPageData meta;
 	HnswmmLayout layout;
 	LOCKMODE	mode = ShareLock;
@@ -125,12 +127,12 @@ insert_vector(Relation index, Vector *v, const Datum *values, const bool *isnull
 
 	hnswmm_get_meta(index, &meta);
 	if (meta.dimensions == 0)
-		hnswmm_set_dimensions(index, v->dim, &meta);
-	hnswmm_check_dimensions(index, meta.dimensions, v->dim);
+		hnswmm_set_dimensions(index, dim, &meta);
+	hnswmm_check_dimensions(index, meta.dimensions, dim);
 	hnswmm_layout_from_meta(&layout, &meta);
-	vec = palloc(sizeof(float) * v->dim);
+	vec = palloc(sizeof(float) * dim);
 	slot = palloc0(layout.slot_size);
-	if (!hnswmm_prepare_vector(layout.metric, v->x, vec, v->dim))
+	if (!hnswmm_prepare_vector(layout.metric, value, vec, dim))
 		return;					/* a zero vector under cosine: not indexed */
 	hnswmm_encode_slot(&layout, vec, slot);
 	if (layout.include_size > 0)
@@ -168,8 +170,7 @@ hnswmm_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnswmm insert",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
-	insert_vector(index, hnswmm_value_vector(index, values[0]), values, isnull,
-				  heap_tid);
+	insert_vector(index, values, isnull, heap_tid);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
 	return false;

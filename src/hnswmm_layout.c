@@ -33,8 +33,9 @@ set_slot_layout(HnswmmLayout *layout, int dimensions, HnswmmElement element,
 				int include_size)
 {
 	layout->element = element;
-	layout->element_size = element == HNSWMM_ELEMENT_HALF ? sizeof(half) : sizeof(float);
-	layout->vector_bytes = (int) TYPEALIGN(4, (Size) dimensions * layout->element_size);
+	layout->element_bits = element == HNSWMM_ELEMENT_BIT ? 1 :
+		element == HNSWMM_ELEMENT_HALF ? 16 : 32;
+	layout->vector_bytes = (int) TYPEALIGN(4, hnswmm_element_bytes(layout, dimensions));
 	layout->include_size = include_size;
 	layout->slot_size = layout->vector_bytes + include_size;
 }
@@ -160,8 +161,8 @@ hnswmm_init_page(Page page, uint16 page_type, uint32 extent)
 uint32
 hnswmm_format_version(const HnswmmParams *params)
 {
-	if (params->element == HNSWMM_ELEMENT_HALF)
-		return HNSWMM_VERSION_HALF;
+	if (params->element != HNSWMM_ELEMENT_FLOAT4)
+		return HNSWMM_VERSION_ELEMENT;
 	if (params->quantization == HNSWMM_QUANT_NONE && params->include_size == 0)
 		return HNSWMM_VERSION;
 	return HNSWMM_VERSION_CODES;
@@ -272,12 +273,12 @@ hnswmm_get_meta(Relation index, HnswmmMetaPageData *meta)
 				 errmsg("index \"%s\" is not an hnswmm index",
 						RelationGetRelationName(index))));
 	if (meta->version != HNSWMM_VERSION && meta->version != HNSWMM_VERSION_CODES &&
-		meta->version != HNSWMM_VERSION_HALF)
+		meta->version != HNSWMM_VERSION_ELEMENT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has format version %u, expected %u, %u or %u",
 						RelationGetRelationName(index), meta->version,
-						HNSWMM_VERSION, HNSWMM_VERSION_CODES, HNSWMM_VERSION_HALF),
+						HNSWMM_VERSION, HNSWMM_VERSION_CODES, HNSWMM_VERSION_ELEMENT),
 				 errhint("REINDEX the index.")));
 }
 

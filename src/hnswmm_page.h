@@ -62,9 +62,11 @@
 									 * neighbours, or its slots for vectors
 									 * (version 2 had binary codes of one
 									 * center) */
-#define HNSWMM_VERSION_HALF		4	/* slots of half-precision values (a
-									 * halfvec operator class): a reader of
-									 * version 3 would take them for floats */
+#define HNSWMM_VERSION_ELEMENT	4	/* slots of the element the metapage's
+									 * "element" names (halves of a halfvec
+									 * class, bits of a bit class): a reader
+									 * of version 3 would take them for
+									 * floats */
 #define HNSWMM_METAPAGE_BLKNO	0
 #define HNSWMM_INVALID_NODE		0xFFFFFFFF
 #define HNSWMM_MAX_LEVEL		15
@@ -96,13 +98,16 @@ typedef HnswmmPageOpaqueData *HnswmmPageOpaque;
 #define HnswmmPagePayload(page)	((char *) (page) + HNSWMM_PAGE_HEADER)
 
 /*
- * Precision of the vectors in the slots, fixed by the operator class: the
- * halfvec classes keep their values as they are, two bytes each
+ * Element type of the vectors in the slots, fixed by the operator class:
+ * the halfvec and bit classes keep their values as they are, in 2 bytes a
+ * dimension or 1 bit (most significant first in each byte, as in a bit
+ * string's data)
  */
 typedef enum HnswmmElement
 {
 	HNSWMM_ELEMENT_FLOAT4 = 0,	/* 4 bytes a dimension (vector) */
-	HNSWMM_ELEMENT_HALF = 1		/* IEEE 754 binary16, 2 bytes (halfvec) */
+	HNSWMM_ELEMENT_HALF = 1,	/* IEEE 754 binary16, 2 bytes (halfvec) */
+	HNSWMM_ELEMENT_BIT = 2		/* 1 bit a dimension (bit) */
 } HnswmmElement;
 
 /* Distance used inside the index, fixed by the operator class */
@@ -128,7 +133,8 @@ typedef struct HnswmmMetaPageData
 	uint32		magic;			/* HNSWMM_MAGIC */
 	uint32		version;		/* HNSWMM_VERSION, HNSWMM_VERSION_CODES
 								 * with codes or INCLUDE columns, or
-								 * HNSWMM_VERSION_HALF with half slots */
+								 * HNSWMM_VERSION_ELEMENT with half or bit
+								 * slots */
 	uint32		dimensions;		/* elements per vector; 0 = not known yet */
 	uint16		metric;			/* HnswmmMetric */
 	uint16		m;				/* neighbours per upper layer; 2m at layer 0 */

@@ -130,15 +130,31 @@ hnswmm_quantization_name(HnswmmQuantization quantization)
 }
 
 /*
- * Refuse what cannot work: binary codes under L1, and a level-0 record
- * (2m neighbour slots plus the code) larger than a graph page.  dimensions
- * is 0 while unknown.
+ * Refuse what cannot work: codes of bit strings (a bit is its own code),
+ * bit strings longer than HNSWMM_MAX_BITS, binary codes under L1, and a
+ * level-0 record (2m neighbour slots plus the code) larger than a graph
+ * page.  dimensions is 0 while unknown.
  */
 void
 hnswmm_check_params(Relation index, int dimensions, const HnswmmParams *params)
 {
 	Size		size = HNSWMM_NODE_SIZE(params->m) +
 		hnswmm_code_size(params->quantization, dimensions);
+
+	if (params->element == HNSWMM_ELEMENT_BIT)
+	{
+		if (params->quantization != HNSWMM_QUANT_NONE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("bit operator classes take no quantization"),
+					 errdetail("The index keeps each bit string as it is, a bit a dimension."),
+					 errhint("Use quantization = 'none'.")));
+		if (dimensions > HNSWMM_MAX_BITS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("hnswmm indexes bit strings of at most %d bits, not %d",
+							HNSWMM_MAX_BITS, dimensions)));
+	}
 
 	if (params->quantization == HNSWMM_QUANT_BINARY &&
 		hnswmm_index_metric(index) == HNSWMM_METRIC_L1)

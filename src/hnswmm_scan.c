@@ -132,13 +132,14 @@ scan_query(IndexScanDesc scan, const HnswmmLayout *layout)
 	int			dim = layout->dimensions;
 	float	   *query = palloc0(sizeof(float) * dim);
 	ScanKey		key = &scan->orderByData[0];
-	Vector	   *v;
+	const float *value;
+	int			value_dim;
 
 	if (key->sk_flags & SK_ISNULL)
 		return query;
-	v = hnswmm_value_vector(scan->indexRelation, key->sk_argument);
-	hnswmm_check_dimensions(scan->indexRelation, dim, v->dim);
-	if (!hnswmm_prepare_vector(layout->metric, v->x, query, dim))
+	value = hnswmm_value_floats(scan->indexRelation, key->sk_argument, &value_dim);
+	hnswmm_check_dimensions(scan->indexRelation, dim, value_dim);
+	if (!hnswmm_prepare_vector(layout->metric, value, query, dim))
 		memset(query, 0, sizeof(float) * dim);
 	return query;
 }

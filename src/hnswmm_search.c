@@ -254,7 +254,6 @@ neighbor_distances(HnswmmGraph *graph, const float *query, const uint32 *ids,
 {
 	HnswmmReader *reader = graph->reader;
 	int			dim = reader->layout.dimensions;
-	int			esize = reader->layout.element_size;
 	const void **mapped = graph->mapped;
 	int		   *first = graph->first;
 
@@ -274,12 +273,15 @@ neighbor_distances(HnswmmGraph *graph, const float *query, const uint32 *ids,
 		/* keep the next two vectors on their way while computing this one */
 		for (int j = (i == 0 ? 1 : i + 2); j <= i + 2 && j < n; j++)
 		{
+			int			bytes;
+
 			if (mapped[j] == NULL)
 				continue;
-			prefetch_bytes(mapped[j], first[j] * esize);
+			bytes = hnswmm_element_bytes(&reader->layout, first[j]);
+			prefetch_bytes(mapped[j], bytes);
 			if (first[j] < dim)
-				prefetch_bytes(hnswmm_mapped_rest(mapped[j], first[j] * esize),
-							   (dim - first[j]) * esize);
+				prefetch_bytes(hnswmm_mapped_rest(mapped[j], bytes),
+							   hnswmm_element_bytes(&reader->layout, dim - first[j]));
 		}
 		out[i].id = ids[i];
 		out[i].dist = mapped[i] != NULL ?

@@ -33,6 +33,7 @@ reader_init(HnswmmReader *reader, Relation index, const HnswmmLayout *layout)
 	reader->layout = *layout;
 	hnswmm_metric_kernel(layout->metric, &reader->kernel, &reader->negate);
 	reader->half_kernel = hnswmm_metric_half_kernel(layout->metric);
+	reader->bit_kernel = hnswmm_metric_bit_kernel(layout->metric);
 	reader->scratch = palloc(sizeof(float) * Max(layout->dimensions, 1));
 }
 
@@ -162,9 +163,15 @@ static inline float
 kernel_sum(const HnswmmReader *reader, const float *query, const void *piece,
 		   int start, int n)
 {
-	if (reader->layout.element == HNSWMM_ELEMENT_HALF)
-		return reader->half_kernel(query + start, (const half *) piece, n);
-	return reader->kernel(query + start, (const float *) piece, n);
+	switch (reader->layout.element)
+	{
+		case HNSWMM_ELEMENT_HALF:
+			return reader->half_kernel(query + start, (const half *) piece, n);
+		case HNSWMM_ELEMENT_BIT:
+			return reader->bit_kernel(query + start, (const uint8 *) piece, n);
+		default:
+			return reader->kernel(query + start, (const float *) piece, n);
+	}
 }
 
 typedef struct DistanceArg
@@ -178,9 +185,11 @@ static void
 distance_piece(void *arg, const char *piece, int start, int n)
 {
 	DistanceArg *d = (DistanceArg *) arg;
-	int			esize = d->reader->layout.element_size;
+	const HnswmmLayout *layout = &d->reader->layout;
+	int			first = hnswmm_bytes_elements(layout, start);
+	int			count = Min(hnswmm_bytes_elements(layout, n), layout->dimensions - first);
 
-	d->sum += kernel_sum(d->reader, d->query, piece, start / esize, n / esize);
+	d->sum += kernel_sum(d->reader, d->query, piece, first, count);
 }
 
 /*
@@ -193,15 +202,15 @@ distance_piece(void *arg, const char *piece, int start, int n)
 const void *
 hnswmm_reader_mapped(HnswmmReader *reader, uint32 id, int *first)
 {
+	const HnswmmLayout *layout = &reader->layout;
 	HnswmmSlot	slot;
-	int			esize = reader->layout.element_size;
 	int			room;
 
 	if (id >= reader->mapped_below)
 		return NULL;
-	slot = hnswmm_vector_slot(&reader->layout, id);
-	room = (HNSWMM_PAYLOAD - slot.offset) / esize;
-	if (reader->layout.dimensions - room > (int) HNSWMM_PAYLOAD / esize)
+	slot = hnswmm_vector_slot(layout, id);
+	room = hnswmm_bytes_elements(layout, HNSWMM_PAYLOAD - slot.offset);
+	if (layout->dimensions - room > hnswmm_bytes_elements(layout, HNSWMM_PAYLOAD))
 		return NULL;
 	*first = Min(room, reader->layout.dimensions);
 	return mapped_payload(reader, slot.first_block) + slot.offset;
@@ -217,7 +226,7 @@ hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
 
 	if (first < dim)
 		d += kernel_sum(reader, query,
-						hnswmm_mapped_rest(vec, first * reader->layout.element_size),
+						hnswmm_mapped_rest(vec, hnswmm_element_bytes(&reader->layout, first)),
 						first, dim - first);
 	hnswmm_mapped_read_check(reader->index);
 	return hnswmm_ordered_distance(reader->negate ? -d : d);
@@ -280,7 +289,8 @@ hnswmm_reader_distance(HnswmmReader *reader, const float *query, uint32 id)
 	d.reader = reader;
 	d.query = query;
 	d.sum = 0;
-	for_each_piece(reader, id, reader->layout.dimensions * reader->layout.element_size,
+	for_each_piece(reader, id,
+				   hnswmm_element_bytes(&reader->layout, reader->layout.dimensions),
 				   distance_piece, &d);
 	return hnswmm_ordered_distance(reader->negate ? -d.sum : d.sum);
 }
@@ -291,18 +301,34 @@ copy_piece(void *arg, const char *piece, int start, int n)
 	memcpy((char *) arg + start, piece, n);
 }
 
-/* Halves widened into the floats at the same element positions */
+/* Where hnswmm_reader_copy widens a vector that is not float4 */
+typedef struct WidenArg
+{
+	const HnswmmLayout *layout;
+	float	   *out;
+} WidenArg;
+
+/* Halves, or bits as 0 and 1, into the floats at the same positions */
 static void
 widen_piece(void *arg, const char *piece, int start, int n)
 {
-	float	   *out = (float *) arg + start / sizeof(half);
+	WidenArg   *w = (WidenArg *) arg;
+	int			first = hnswmm_bytes_elements(w->layout, start);
+	int			count = Min(hnswmm_bytes_elements(w->layout, n),
+							w->layout->dimensions - first);
+	float	   *out = w->out + first;
 
-	for (int i = 0; i < n / (int) sizeof(half); i++)
+	for (int i = 0; i < count; i++)
 	{
-		half		h;
+		if (w->layout->element == HNSWMM_ELEMENT_BIT)
+			out[i] = (((const uint8 *) piece)[i / 8] >> (7 - i % 8)) & 1;
+		else
+		{
+			half		h;
 
-		memcpy(&h, piece + i * sizeof(half), sizeof(half));
-		out[i] = half_to_float(h);
+			memcpy(&h, piece + i * sizeof(half), sizeof(half));
+			out[i] = half_to_float(h);
+		}
 	}
 }
 
@@ -310,12 +336,14 @@ widen_piece(void *arg, const char *piece, int start, int n)
 void
 hnswmm_reader_copy(HnswmmReader *reader, uint32 id, float *out)
 {
-	if (reader->layout.element == HNSWMM_ELEMENT_HALF)
-		for_each_piece(reader, id, reader->layout.dimensions * sizeof(half),
-					   widen_piece, out);
+	const HnswmmLayout *layout = &reader->layout;
+	int			bytes = hnswmm_element_bytes(layout, layout->dimensions);
+	WidenArg	w = {layout, out};
+
+	if (layout->element == HNSWMM_ELEMENT_FLOAT4)
+		for_each_piece(reader, id, bytes, copy_piece, out);
 	else
-		for_each_piece(reader, id, reader->layout.dimensions * sizeof(float),
-					   copy_piece, out);
+		for_each_piece(reader, id, bytes, widen_piece, &w);
 }
 
 /* Node id's whole slot, as it is stored: its vector, then its INCLUDE values */

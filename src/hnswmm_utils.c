@@ -15,6 +15,7 @@
 #include "access/reloptions.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "distance.h"
 #include "halfvec.h"
@@ -28,6 +29,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/varbit.h"
 
 /* PG_MODULE_MAGIC is in vector.c */
 
@@ -104,13 +106,18 @@ hnswmm_read_options(Relation index, HnswmmParams *params)
 }
 
 /*
- * The precision an index keeps its vectors in: half for the halfvec
- * operator classes (support function 2 is halfvec_to_vector), whose values
- * are halves already, float4 for all others
+ * The element type an index keeps its vectors in: bits for the bit
+ * operator classes, halves for the halfvec ones (support function 2 is
+ * halfvec_to_vector), whose values are halves already, float4 for all
+ * others
  */
 HnswmmElement
 hnswmm_index_element(Relation index)
 {
+	Oid			type = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+
+	if (type == BITOID || type == VARBITOID)
+		return HNSWMM_ELEMENT_BIT;
 	if (RegProcedureIsValid(index_getprocid(index, 1, HNSWMM_TO_VECTOR_PROC)) &&
 		index_getprocinfo(index, 1, HNSWMM_TO_VECTOR_PROC)->fn_addr == halfvec_to_vector)
 		return HNSWMM_ELEMENT_HALF;
@@ -118,18 +125,27 @@ hnswmm_index_element(Relation index)
 }
 
 /*
- * The vector part of a slot from a prepared vector (hnswmm_prepare_vector):
- * its floats, or its values rounded to halves; vec is rounded in place to
- * what the slot holds, so that it compares equal to the node's vector as
- * readers see it (duplicates, hnswmm_find_duplicate).  A halfvec's values
- * are halves already; only cosine's normalised ones round.
+ * The vector part of a slot from a prepared vector
+ * (hnswmm_prepare_vector): its floats, its values rounded to halves, or its
+ * 0s and 1s as bits; vec is rounded in place to what the slot holds, so
+ * that it compares equal to the node's vector as readers see it
+ * (duplicates, hnswmm_find_duplicate).  A halfvec's values are halves
+ * already; only cosine's normalised ones round.
  */
 void
 hnswmm_encode_slot(const HnswmmLayout *layout, float *vec, char *slot)
 {
+	memset(slot, 0, layout->vector_bytes);
 	if (layout->element == HNSWMM_ELEMENT_FLOAT4)
 	{
 		memcpy(slot, vec, sizeof(float) * layout->dimensions);
+		return;
+	}
+	if (layout->element == HNSWMM_ELEMENT_BIT)
+	{
+		for (int i = 0; i < layout->dimensions; i++)
+			if (vec[i] != 0)
+				slot[i / 8] |= (char) (0x80 >> (i % 8));
 		return;
 	}
 	for (int i = 0; i < layout->dimensions; i++)
@@ -154,17 +170,34 @@ hnswmm_index_metric(Relation index)
 }
 
 /*
- * An indexed value, or a scan's query, as a vector: itself, or what the
- * operator class's support function 2 makes of it (a halfvec widened).
- * May be a copy (detoasted or converted).
+ * An indexed value, or a scan's query, as the floats the index searches
+ * with, *dim of them: a vector's own, what the operator class's support
+ * function 2 makes of a value (a halfvec widened), or a bit string's bits
+ * as 0 and 1 (on which squared L2 distance is Hamming distance).  May be a
+ * copy, in the current memory context.
  */
-Vector *
-hnswmm_value_vector(Relation index, Datum value)
+const float *
+hnswmm_value_floats(Relation index, Datum value, int *dim)
 {
+	Vector	   *v;
+
+	if (hnswmm_index_element(index) == HNSWMM_ELEMENT_BIT)
+	{
+		VarBit	   *bits = DatumGetVarBitP(value);
+		float	   *out;
+
+		*dim = VARBITLEN(bits);
+		out = palloc(sizeof(float) * Max(*dim, 1));
+		for (int i = 0; i < *dim; i++)
+			out[i] = (VARBITS(bits)[i / 8] >> (7 - i % 8)) & 1;
+		return out;
+	}
 	if (RegProcedureIsValid(index_getprocid(index, 1, HNSWMM_TO_VECTOR_PROC)))
 		value = FunctionCall3(index_getprocinfo(index, 1, HNSWMM_TO_VECTOR_PROC),
 							  value, Int32GetDatum(-1), BoolGetDatum(false));
-	return DatumGetVector(value);
+	v = DatumGetVector(value);
+	*dim = v->dim;
+	return v->x;
 }
 
 /*
@@ -237,6 +270,18 @@ hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel, bool *negate)
 		default:
 			elog(ERROR, "hnswmm: unknown metric %d", (int) metric);
 	}
+}
+
+/*
+ * The bit kernel of a metric: on 0s and 1s, L2 squared and L1 are both the
+ * Hamming distance; the bit operator classes use no other metric
+ */
+HnswmmBitKernel
+hnswmm_metric_bit_kernel(HnswmmMetric metric)
+{
+	if (metric == HNSWMM_METRIC_L2 || metric == HNSWMM_METRIC_L1)
+		return hm_hamming_bits;
+	return NULL;
 }
 
 /* The half-precision kernel of a metric (its sign as hnswmm_metric_kernel's) */

@@ -20,7 +20,7 @@ extern void hnswmm_read_options(Relation index, HnswmmParams *params);
 extern HnswmmMetric hnswmm_index_metric(Relation index);
 extern HnswmmElement hnswmm_index_element(Relation index);
 extern void hnswmm_encode_slot(const HnswmmLayout *layout, float *vec, char *slot);
-extern Vector *hnswmm_value_vector(Relation index, Datum value);
+extern const float *hnswmm_value_floats(Relation index, Datum value, int *dim);
 extern int	hnswmm_include_size(Relation index);
 extern void hnswmm_check_dimensions(Relation index, int expected, int actual);
 
@@ -28,6 +28,8 @@ extern void hnswmm_check_dimensions(Relation index, int expected, int actual);
 typedef float (*HnswmmKernel) (const float *a, const float *b, int n);
 /* The same over a piece of a half-precision slot (halfvec indexes) */
 typedef float (*HnswmmHalfKernel) (const float *a, const half *b, int n);
+/* The same over the first n bits of a piece of a bit slot (bit indexes) */
+typedef float (*HnswmmBitKernel) (const float *a, const uint8 *b, int n);
 
 /*
  * A distance as searches compare it: NaN (inf - inf in an inner product of
@@ -42,6 +44,7 @@ hnswmm_ordered_distance(float d)
 extern void hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel,
 								 bool *negate);
 extern HnswmmHalfKernel hnswmm_metric_half_kernel(HnswmmMetric metric);
+extern HnswmmBitKernel hnswmm_metric_bit_kernel(HnswmmMetric metric);
 extern float hnswmm_query_distance(HnswmmKernel kernel, bool negate,
 								   const float *a, const float *b, int n);
 extern bool hnswmm_prepare_vector(HnswmmMetric metric, const float *in,

@@ -383,7 +383,9 @@ check_meta(VerifyState *vs)
 			corrupt(vs, "the metapage counts %u nodes but no dimensions", vs->meta.nnodes);
 		return;
 	}
-	if (vs->meta.dimensions > VECTOR_MAX_DIM || vs->meta.m < HNSWMM_MIN_M ||
+	if (vs->meta.dimensions > (vs->meta.element == HNSWMM_ELEMENT_BIT ?
+							   HNSWMM_MAX_BITS : VECTOR_MAX_DIM) ||
+		vs->meta.m < HNSWMM_MIN_M ||
 		vs->meta.m > HNSWMM_MAX_M || vs->meta.metric < HNSWMM_METRIC_L2 ||
 		vs->meta.metric > HNSWMM_METRIC_L1)
 		corrupt(vs, "the metapage has impossible parameters (%u dimensions)",
@@ -395,7 +397,8 @@ check_meta(VerifyState *vs)
 	if (vs->meta.version != hnswmm_format_version(&params))
 		corrupt(vs, "the metapage's format version %u does not match its parameters",
 				vs->meta.version);
-	if (vs->meta.element != hnswmm_index_element(vs->index))
+	if (vs->meta.element > HNSWMM_ELEMENT_BIT ||
+		vs->meta.element != hnswmm_index_element(vs->index))
 		corrupt(vs, "the metapage keeps vectors of element type %u, not what the operator class needs",
 				vs->meta.element);
 	if (vs->meta.include_size != hnswmm_include_size(vs->index))

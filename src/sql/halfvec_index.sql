@@ -1,6 +1,6 @@
 
--- halfvec: the index widens each value to a vector (support function 2)
--- and keeps float4 slots, the bytes of a vector index
+-- halfvec: the index keeps each value as it is, two bytes a dimension;
+-- support function 2 widens a query (or a value) to a vector
 
 CREATE OPERATOR CLASS halfvec_l2_ops
 	FOR TYPE halfvec USING hnswmm AS

@@ -257,6 +257,15 @@ is($node->safe_psql('both_ext', q{SET enable_seqscan = off; SELECT id FROM t ORD
 	'50', 'an hnsw index on hnswmm\'s type answers');
 is($node->safe_psql('both_ext', 'SELECT nodes FROM hnswmm_verify(\'t_hnsw\')'), '100',
 	'hnswmm_verify checks an hnsw index');
+$node->safe_psql('both_ext', q{
+	CREATE INDEX t_bq ON t USING hnsw ((binary_quantize(e - '[50,60]')::bit(2)) bit_hamming_ops)});
+like($node->safe_psql('both_ext', q{SET enable_seqscan = off;
+	EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY binary_quantize(e - '[50,60]')::bit(2) <~> B'10' LIMIT 3}),
+	qr/Index Scan using t_bq/, 'pgvector\'s binary-quantization recipe: USING hnsw (... bit_hamming_ops)');
+is($node->safe_psql('both_ext', q{SET enable_seqscan = off;
+	SELECT count(*) FROM (SELECT id FROM t ORDER BY binary_quantize(e - '[50,60]')::bit(2) <~> B'10' LIMIT 3) s
+	WHERE id BETWEEN 51 AND 60}),
+	'3', 'and it finds rows of that code (51 to 60)');
 
 # ---------------------------------------------------------------------
 # pg_dump and restore

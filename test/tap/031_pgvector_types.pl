@@ -6,6 +6,9 @@
 #     against the exact answers of each type; and pgvector's recipe, an
 #     expression index ((emb::halfvec(784)) halfvec_l2_ops) on the vector
 #     column, the same.
+#   - bit_hamming_ops: pgvector's binary quantization with re-ranking, on
+#     an expression index over the vector column, finds what the same
+#     recipe with exact Hamming candidates finds (recall@10 within 0.02).
 #   - The binary format: COPY ... (FORMAT binary) out and back in gives
 #     the same values, and the text format of every value survives
 #     halfvec -> text -> halfvec.
@@ -83,6 +86,37 @@ cmp_ok(abs($expression - $vector), '<=', 0.005,
 like($node->safe_psql('postgres', q{SET enable_seqscan = off;
 	EXPLAIN (COSTS OFF) SELECT id FROM fm ORDER BY emb::halfvec(784) <-> (SELECT emb FROM qh LIMIT 1) LIMIT 10}),
 	qr/Index Scan using fm_half/, 'and the queries use it');
+
+# pgvector's binary-quantization recipe: a bit_hamming_ops index on
+# binary_quantize(emb)::bit(784), its 100 nearest by Hamming distance
+# re-ranked by L2; the index's candidates do as well as the exact ones
+sub rerank_recall
+{
+	my ($settings) = @_;
+	return $node->safe_psql('postgres', qq{
+		$settings
+		SELECT round(avg(cardinality(ARRAY(
+			SELECT unnest(t.ids) INTERSECT
+			SELECT id FROM (SELECT id FROM (SELECT id, emb FROM fm
+				ORDER BY binary_quantize(emb)::bit(784) <~> binary_quantize(q.emb) LIMIT 100) c
+				ORDER BY c.emb <-> q.emb LIMIT 10) r
+		))) / 10.0, 4)
+		FROM q JOIN truth t USING (qid);
+	});
+}
+$node->safe_psql('postgres', q{
+	CREATE INDEX fm_bq ON fm USING hnswmm ((binary_quantize(emb)::bit(784)) bit_hamming_ops);
+});
+my $bq_index = rerank_recall('SET enable_seqscan = off; SET hnswmm.ef_search = 100;');
+my $bq_exact = rerank_recall('SET enable_indexscan = off; SET enable_bitmapscan = off;');
+note("binary quantization + re-ranking of 100: recall\@10 $bq_index by the index, $bq_exact exactly");
+cmp_ok($bq_index, '>=', $bq_exact - 0.02,
+	"bit_hamming_ops + re-ranking: recall\@10 $bq_index, within 0.02 of exact Hamming candidates' $bq_exact");
+like($node->safe_psql('postgres', q{SET enable_seqscan = off;
+	EXPLAIN (COSTS OFF) SELECT id FROM fm ORDER BY binary_quantize(emb)::bit(784) <~> binary_quantize((SELECT emb FROM q LIMIT 1)) LIMIT 100}),
+	qr/Index Scan using fm_bq/, 'and the candidates come from the bit index');
+is($node->safe_psql('postgres', q{SELECT vector_bytes < 20000 * 200 FROM hnswmm_index_info('fm_bq')}), 't',
+	'a bit index keeps 100 bytes a slot (98 of bits), not the 3,136 of a vector');
 
 # wire formats: binary COPY out and in, and text out and in
 my $file = tempdir_abs() . '/fmh.bin';

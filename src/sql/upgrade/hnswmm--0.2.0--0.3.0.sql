@@ -400,8 +400,8 @@ CREATE OPERATOR CLASS sparsevec_ops
 	OPERATOR 5 >,
 	FUNCTION 1 sparsevec_cmp(sparsevec, sparsevec);
 
--- halfvec: the index widens each value to a vector (support function 2)
--- and keeps float4 slots, the bytes of a vector index
+-- halfvec: the index keeps each value as it is, two bytes a dimension;
+-- support function 2 widens a query (or a value) to a vector
 
 CREATE OPERATOR CLASS halfvec_l2_ops
 	FOR TYPE halfvec USING hnswmm AS
@@ -426,3 +426,12 @@ CREATE OPERATOR CLASS halfvec_l1_ops
 	OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
 	FUNCTION 1 hnswmm_l1_support(internal),
 	FUNCTION 2 halfvec_to_vector(halfvec, integer, boolean);
+
+-- bit: the index keeps each bit string as it is, a bit a dimension, up to
+-- 64,000 bits; on 0s and 1s squared L2 distance is the Hamming distance,
+-- which <~> orders by
+
+CREATE OPERATOR CLASS bit_hamming_ops
+	FOR TYPE bit USING hnswmm AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 hnswmm_l2_support(internal);
