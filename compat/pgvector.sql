@@ -56,6 +56,11 @@ CREATE OPERATOR CLASS bit_hamming_ops
 	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
 	FUNCTION 1 hnswmm_l2_support(internal);
 
+CREATE OPERATOR CLASS bit_jaccard_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 hnswmm_jaccard_support(internal);
+
 -- CREATE INDEX ... USING ivfflat gets an error that names the alternative
 CREATE FUNCTION ivfflat_unsupported_handler(internal) RETURNS index_am_handler
 	AS 'MODULE_PATHNAME', 'hnswmm_ivfflat_handler' LANGUAGE C;

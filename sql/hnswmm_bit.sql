@@ -1,6 +1,7 @@
--- hnswmm indexes on bit strings: bit_hamming_ops keeps each string as it
--- is, a bit a dimension (format version 4), orders by <~> (Hamming), and
--- serves pgvector's binary-quantization recipe with re-ranking.
+-- hnswmm indexes on bit strings: bit_hamming_ops and bit_jaccard_ops keep
+-- each string as it is, a bit a dimension (format version 4), order by <~>
+-- (Hamming) and <%> (Jaccard), and serve pgvector's binary-quantization
+-- recipe with re-ranking.
 SET client_min_messages = warning;
 SET enable_seqscan = off;
 CREATE TABLE hb (id int PRIMARY KEY, b bit(70));
@@ -31,6 +32,21 @@ RESET hnswmm.ef_search;
 EXPLAIN (COSTS OFF) SELECT b FROM hb ORDER BY b <~> B'1010' LIMIT 1;
 SELECT b = (SELECT b FROM hb WHERE id = 42) AS same, b FROM hb
 ORDER BY b <~> (SELECT b FROM hb WHERE id = 42) LIMIT 1;
+-- Jaccard: the same check, and a query of one set bit finds a string that
+-- has it (distance below 1)
+CREATE INDEX hb_jac ON hb USING hnswmm (b bit_jaccard_ops);
+EXPLAIN (COSTS OFF) SELECT id FROM hb ORDER BY b <%> (SELECT b FROM hb WHERE id = 1) LIMIT 5;
+SET hnswmm.ef_search = 100;
+SELECT count(*) AS queries,
+       bool_and(ARRAY(SELECT b <%> q FROM hb ORDER BY b <%> q LIMIT 10) =
+                ARRAY(SELECT d FROM (SELECT b <%> q AS d FROM hb OFFSET 0) e ORDER BY d LIMIT 10))
+         AS same_distances
+FROM (SELECT b AS q FROM hb WHERE id % 100 = 7) qs;
+RESET hnswmm.ef_search;
+SELECT b <%> B'0000000000000000000000000000000000000000000000000000000000000000000001' AS d
+FROM hb ORDER BY b <%> B'0000000000000000000000000000000000000000000000000000000000000000000001' LIMIT 1;
+SELECT nodes, live FROM hnswmm_verify('hb_jac');
+DROP INDEX hb_jac;
 DELETE FROM hb WHERE id % 3 = 0;
 VACUUM hb;
 SELECT count(*) FROM (SELECT id FROM hb ORDER BY b <~> (SELECT b FROM hb WHERE id = 1) LIMIT 50) s
@@ -71,6 +87,15 @@ CREATE TABLE htoo (b bit(64001));
 CREATE INDEX ON htoo USING hnswmm (b bit_hamming_ops);
 CREATE INDEX ON hb USING hnswmm (b bit_hamming_ops) WITH (quantization = 'sq8');
 CREATE INDEX ON hb USING hnswmm (b bit_hamming_ops) WITH (quantization = 'binary');
+CREATE INDEX ON hb USING hnswmm (b bit_jaccard_ops) WITH (quantization = 'sq8');
+-- Jaccard's support function names a metric for bit strings only
+CREATE OPERATOR CLASS vector_jaccard_ops FOR TYPE vector USING hnswmm AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 hnswmm_jaccard_support(internal);
+CREATE TABLE hv (v vector(3));
+CREATE INDEX ON hv USING hnswmm (v vector_jaccard_ops);
+DROP TABLE hv;
+DROP OPERATOR CLASS vector_jaccard_ops USING hnswmm;
 SELECT id FROM hwide ORDER BY b <~> B'101' LIMIT 1;
 \set VERBOSITY default
 DROP TABLE hb, items, he, hwide, htoo;

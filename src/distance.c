@@ -471,6 +471,16 @@ hm_hamming_bits(const float *a, const uint8 *b, int n)
 	return sum;
 }
 
+float
+hm_common_bits(const float *a, const uint8 *b, int n)
+{
+	float		sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += a[i] * (float) ((b[i / 8] >> (7 - i % 8)) & 1);
+	return sum;
+}
+
 /*
  * Sum of a[i]^2 in double: a float sum underflows for tiny vectors (1e-23
  * squared is below the smallest float) and overflows for huge ones, which

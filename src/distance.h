@@ -25,6 +25,9 @@ extern float hm_l1(const float *a, const float *b, int n);
  */
 extern float hm_hamming_bits(const float *a, const uint8 *b, int n);
 
+/* sum of a[i] * b's bit i: the set bits in common when a holds 0s and 1s */
+extern float hm_common_bits(const float *a, const uint8 *b, int n);
+
 /* sum of a[i]^2, in double (never underflows or overflows) */
 extern double hm_norm_squared_double(const float *a, int n);
 

@@ -38,6 +38,7 @@ METRIC_SUPPORT(hnswmm_l2_support, HNSWMM_METRIC_L2)
 METRIC_SUPPORT(hnswmm_ip_support, HNSWMM_METRIC_IP)
 METRIC_SUPPORT(hnswmm_cosine_support, HNSWMM_METRIC_COSINE)
 METRIC_SUPPORT(hnswmm_l1_support, HNSWMM_METRIC_L1)
+METRIC_SUPPORT(hnswmm_jaccard_support, HNSWMM_METRIC_JACCARD)
 
 /*
  * Cost of an index scan.  The index serves only ORDER BY <operator>

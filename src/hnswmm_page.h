@@ -116,7 +116,8 @@ typedef enum HnswmmMetric
 	HNSWMM_METRIC_L2 = 1,		/* squared Euclidean distance */
 	HNSWMM_METRIC_IP = 2,		/* negative inner product */
 	HNSWMM_METRIC_COSINE = 3,	/* negative inner product of normalised vectors */
-	HNSWMM_METRIC_L1 = 4		/* taxicab distance */
+	HNSWMM_METRIC_L1 = 4,		/* taxicab distance */
+	HNSWMM_METRIC_JACCARD = 5	/* 1 - |a AND b| / |a OR b| of bit strings */
 } HnswmmMetric;
 
 /*

@@ -130,17 +130,29 @@ hnswmm_quantization_name(HnswmmQuantization quantization)
 }
 
 /*
- * Refuse what cannot work: codes of bit strings (a bit is its own code),
- * bit strings longer than HNSWMM_MAX_BITS, binary codes under L1, and a
- * level-0 record (2m neighbour slots plus the code) larger than a graph
- * page.  dimensions is 0 while unknown.
+ * Refuse what cannot work: bit strings under a metric other than Hamming
+ * (L2 or L1 on bits) or Jaccard, Jaccard on anything else, codes of bit
+ * strings (a bit is its own code), bit strings longer than
+ * HNSWMM_MAX_BITS, binary codes under L1, and a level-0 record (2m
+ * neighbour slots plus the code) larger than a graph page.  dimensions is
+ * 0 while unknown.
  */
 void
 hnswmm_check_params(Relation index, int dimensions, const HnswmmParams *params)
 {
 	Size		size = HNSWMM_NODE_SIZE(params->m) +
 		hnswmm_code_size(params->quantization, dimensions);
+	HnswmmMetric metric = hnswmm_index_metric(index);
 
+	if (params->element == HNSWMM_ELEMENT_BIT && metric != HNSWMM_METRIC_L2 &&
+		metric != HNSWMM_METRIC_L1 && metric != HNSWMM_METRIC_JACCARD)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hnswmm compares bit strings by Hamming or Jaccard distance only")));
+	if (metric == HNSWMM_METRIC_JACCARD && params->element != HNSWMM_ELEMENT_BIT)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hnswmm computes Jaccard distance between bit strings only")));
 	if (params->element == HNSWMM_ELEMENT_BIT)
 	{
 		if (params->quantization != HNSWMM_QUANT_NONE)

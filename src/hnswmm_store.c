@@ -34,6 +34,12 @@ reader_init(HnswmmReader *reader, Relation index, const HnswmmLayout *layout)
 	hnswmm_metric_kernel(layout->metric, &reader->kernel, &reader->negate);
 	reader->half_kernel = hnswmm_metric_half_kernel(layout->metric);
 	reader->bit_kernel = hnswmm_metric_bit_kernel(layout->metric);
+	if (layout->metric == HNSWMM_METRIC_JACCARD)
+	{
+		reader->ones = palloc(sizeof(float) * Max(layout->dimensions, 1));
+		for (int i = 0; i < layout->dimensions; i++)
+			reader->ones[i] = 1.0f;
+	}
 	reader->scratch = palloc(sizeof(float) * Max(layout->dimensions, 1));
 }
 
@@ -174,11 +180,34 @@ kernel_sum(const HnswmmReader *reader, const float *query, const void *piece,
 	}
 }
 
+/*
+ * The distance the index orders by, from the kernel's sum over a vector's
+ * pieces (and, for Jaccard, the sum of the same kernel from a query of
+ * ones: the string's own set bits, `own`)
+ */
+static inline float
+finish_distance(const HnswmmReader *reader, const float *query, float sum,
+				float own)
+{
+	if (reader->layout.metric == HNSWMM_METRIC_JACCARD)
+	{
+		float		in_query = reader->kernel(query, reader->ones,
+											  reader->layout.dimensions);
+
+		/* no common set bit, two empty strings included: 1, as the operator */
+		if (sum == 0)
+			return 1.0f;
+		return 1.0f - sum / (in_query + own - sum);
+	}
+	return hnswmm_ordered_distance(reader->negate ? -sum : sum);
+}
+
 typedef struct DistanceArg
 {
 	const HnswmmReader *reader;
 	const float *query;
 	float		sum;
+	float		own;			/* Jaccard: the string's set bits */
 } DistanceArg;
 
 static void
@@ -190,6 +219,8 @@ distance_piece(void *arg, const char *piece, int start, int n)
 	int			count = Min(hnswmm_bytes_elements(layout, n), layout->dimensions - first);
 
 	d->sum += kernel_sum(d->reader, d->query, piece, first, count);
+	if (d->reader->ones != NULL)
+		d->own += kernel_sum(d->reader, d->reader->ones, piece, first, count);
 }
 
 /*
@@ -216,10 +247,10 @@ hnswmm_reader_mapped(HnswmmReader *reader, uint32 id, int *first)
 	return mapped_payload(reader, slot.first_block) + slot.offset;
 }
 
-/* Distance from the query to a vector of the mapping (hnswmm_reader_mapped) */
-float
-hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
-					   const void *vec, int first)
+/* The kernel's sum over a vector of the mapping, in one piece or two */
+static inline float
+mapped_sum(const HnswmmReader *reader, const float *query, const void *vec,
+		   int first)
 {
 	int			dim = reader->layout.dimensions;
 	float		d = kernel_sum(reader, query, vec, 0, first);
@@ -228,8 +259,19 @@ hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
 		d += kernel_sum(reader, query,
 						hnswmm_mapped_rest(vec, hnswmm_element_bytes(&reader->layout, first)),
 						first, dim - first);
+	return d;
+}
+
+/* Distance from the query to a vector of the mapping (hnswmm_reader_mapped) */
+float
+hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
+					   const void *vec, int first)
+{
+	float		sum = mapped_sum(reader, query, vec, first);
+	float		own = reader->ones ? mapped_sum(reader, reader->ones, vec, first) : 0;
+
 	hnswmm_mapped_read_check(reader->index);
-	return hnswmm_ordered_distance(reader->negate ? -d : d);
+	return finish_distance(reader, query, sum, own);
 }
 
 /* Ask the kernel to read the mapped bytes [start, end) ahead */
@@ -289,10 +331,11 @@ hnswmm_reader_distance(HnswmmReader *reader, const float *query, uint32 id)
 	d.reader = reader;
 	d.query = query;
 	d.sum = 0;
+	d.own = 0;
 	for_each_piece(reader, id,
 				   hnswmm_element_bytes(&reader->layout, reader->layout.dimensions),
 				   distance_piece, &d);
-	return hnswmm_ordered_distance(reader->negate ? -d.sum : d.sum);
+	return finish_distance(reader, query, d.sum, d.own);
 }
 
 static void

@@ -18,6 +18,7 @@ typedef struct HnswmmReader
 	HnswmmKernel kernel;		/* distance kernel of the metric */
 	HnswmmHalfKernel half_kernel;	/* the same, over half slots */
 	HnswmmBitKernel bit_kernel; /* the same, over bit slots */
+	float	   *ones;			/* Jaccard: dimensions 1s, NULL otherwise */
 	bool		negate;			/* inner-product metrics order by -sum */
 	HnswmmMappingRef map;		/* 0: read everything through buffers */
 	uint32		mapped_below;	/* ids below this are read through map */

@@ -267,6 +267,10 @@ hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel, bool *negate)
 		case HNSWMM_METRIC_L1:
 			*kernel = hm_kernels()->l1;
 			break;
+		case HNSWMM_METRIC_JACCARD:
+			/* bits only: its float kernel counts a float query's set bits */
+			*kernel = hm_kernels()->inner_product;
+			break;
 		default:
 			elog(ERROR, "hnswmm: unknown metric %d", (int) metric);
 	}
@@ -274,13 +278,17 @@ hnswmm_metric_kernel(HnswmmMetric metric, HnswmmKernel *kernel, bool *negate)
 
 /*
  * The bit kernel of a metric: on 0s and 1s, L2 squared and L1 are both the
- * Hamming distance; the bit operator classes use no other metric
+ * Hamming distance; Jaccard's sums are the set bits a query shares with a
+ * string, and the string's own (hnswmm_store.c); the bit operator classes
+ * use no other metric
  */
 HnswmmBitKernel
 hnswmm_metric_bit_kernel(HnswmmMetric metric)
 {
 	if (metric == HNSWMM_METRIC_L2 || metric == HNSWMM_METRIC_L1)
 		return hm_hamming_bits;
+	if (metric == HNSWMM_METRIC_JACCARD)
+		return hm_common_bits;
 	return NULL;
 }
 
@@ -297,6 +305,8 @@ hnswmm_metric_half_kernel(HnswmmMetric metric)
 			return hm_kernels()->inner_product_half;
 		case HNSWMM_METRIC_L1:
 			return hm_kernels()->l1_half;
+		case HNSWMM_METRIC_JACCARD:
+			return NULL;		/* bits only */
 	}
 	elog(ERROR, "hnswmm: unknown metric %d", (int) metric);
 	return NULL;				/* keep the compiler quiet */

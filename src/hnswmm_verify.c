@@ -365,6 +365,15 @@ for_each_node(VerifyState *vs, NodeFn fn)
 	}
 }
 
+/* Bit strings are compared by Hamming (L2 on bits) or Jaccard, nothing else */
+static bool
+metric_fits_element(const HnswmmMetaPageData *meta)
+{
+	if (meta->element == HNSWMM_ELEMENT_BIT)
+		return meta->metric == HNSWMM_METRIC_L2 || meta->metric == HNSWMM_METRIC_JACCARD;
+	return meta->metric != HNSWMM_METRIC_JACCARD;
+}
+
 static void
 check_meta(VerifyState *vs)
 {
@@ -387,7 +396,7 @@ check_meta(VerifyState *vs)
 							   HNSWMM_MAX_BITS : VECTOR_MAX_DIM) ||
 		vs->meta.m < HNSWMM_MIN_M ||
 		vs->meta.m > HNSWMM_MAX_M || vs->meta.metric < HNSWMM_METRIC_L2 ||
-		vs->meta.metric > HNSWMM_METRIC_L1)
+		vs->meta.metric > HNSWMM_METRIC_JACCARD || !metric_fits_element(&vs->meta))
 		corrupt(vs, "the metapage has impossible parameters (%u dimensions)",
 				vs->meta.dimensions);
 	if (vs->meta.quantization > HNSWMM_QUANT_BINARY)

@@ -1,7 +1,7 @@
 -- pgTAP: the catalog entries of the hnswmm access method (src/sql/hnswmm.sql).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS hnswmm;
-SELECT plan(43);
+SELECT plan(45);
 
 SELECT ok(EXISTS (SELECT 1 FROM pg_am WHERE amname = 'hnswmm' AND amtype = 'i'),
 		  'hnswmm is an index access method');
@@ -17,8 +17,8 @@ SELECT bag_eq($$SELECT c.opcname::text, c.opcintype::regtype::text
 					   ('vector_cosine_ops', 'vector'), ('vector_l1_ops', 'vector'),
 					   ('halfvec_l2_ops', 'halfvec'), ('halfvec_ip_ops', 'halfvec'),
 					   ('halfvec_cosine_ops', 'halfvec'), ('halfvec_l1_ops', 'halfvec'),
-					   ('bit_hamming_ops', 'bit')$$,
-			  'exactly nine operator classes: four for vector, four for halfvec, one for bit');
+					   ('bit_hamming_ops', 'bit'), ('bit_jaccard_ops', 'bit')$$,
+			  'exactly ten operator classes: four for vector, four for halfvec, two for bit');
 SELECT is((SELECT opcdefault FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 		   WHERE a.amname = 'hnswmm' AND opcname = 'vector_l2_ops'), true,
 		  'vector_l2_ops is the default');
@@ -35,7 +35,7 @@ FROM (VALUES ('vector_l2_ops', '<->'), ('vector_ip_ops', '<#>'),
 			 ('vector_cosine_ops', '<=>'), ('vector_l1_ops', '<+>'),
 			 ('halfvec_l2_ops', '<->'), ('halfvec_ip_ops', '<#>'),
 			 ('halfvec_cosine_ops', '<=>'), ('halfvec_l1_ops', '<+>'),
-			 ('bit_hamming_ops', '<~>')) v(opc, op);
+			 ('bit_hamming_ops', '<~>'), ('bit_jaccard_ops', '<%>')) v(opc, op);
 
 SELECT is((SELECT p.proname::text
 		   FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
@@ -49,7 +49,8 @@ FROM (VALUES ('vector_l2_ops', 'hnswmm_l2_support'), ('vector_ip_ops', 'hnswmm_i
 			 ('halfvec_l2_ops', 'hnswmm_l2_support'), ('halfvec_ip_ops', 'hnswmm_ip_support'),
 			 ('halfvec_cosine_ops', 'hnswmm_cosine_support'),
 			 ('halfvec_l1_ops', 'hnswmm_l1_support'),
-			 ('bit_hamming_ops', 'hnswmm_l2_support')) v(opc, fn);
+			 ('bit_hamming_ops', 'hnswmm_l2_support'),
+			 ('bit_jaccard_ops', 'hnswmm_jaccard_support')) v(opc, fn);
 
 -- support function 2 widens halfvec to vector; vector's classes have none
 SELECT bag_eq($$SELECT c.opcname::text, ap.amproc::regprocedure::text
