@@ -15,7 +15,7 @@ INSERT INTO hb SELECT i, (SELECT string_agg(CASE WHEN (i * 31 + j * 17) % 11 < 4
                           FROM generate_series(1, 70) j)::bit(70)
 FROM generate_series(1501, 2000) i;
 VACUUM ANALYZE hb;
-EXPLAIN (COSTS OFF) SELECT id FROM hb ORDER BY b <~> (SELECT b FROM hb WHERE id = 1) LIMIT 5;
+EXPLAIN (COSTS OFF) SELECT id FROM hb ORDER BY b <~> B'1011' LIMIT 5;
 SELECT dimensions, nodes, quantization FROM hnswmm_index_info('hb_ham');
 SELECT nodes, live FROM hnswmm_verify('hb_ham');
 -- the index's Hamming distances are the operator's: the top 10 by index and
@@ -35,7 +35,7 @@ ORDER BY b <~> (SELECT b FROM hb WHERE id = 42) LIMIT 1;
 -- Jaccard: the same check, and a query of one set bit finds a string that
 -- has it (distance below 1)
 CREATE INDEX hb_jac ON hb USING hnswmm (b bit_jaccard_ops);
-EXPLAIN (COSTS OFF) SELECT id FROM hb ORDER BY b <%> (SELECT b FROM hb WHERE id = 1) LIMIT 5;
+EXPLAIN (COSTS OFF) SELECT id FROM hb ORDER BY b <%> B'1011' LIMIT 5;
 SET hnswmm.ef_search = 100;
 SELECT count(*) AS queries,
        bool_and(ARRAY(SELECT b <%> q FROM hb ORDER BY b <%> q LIMIT 10) =

@@ -32,11 +32,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $node = hnswmm_node('pgvector_compat');
-my $available = $node->safe_psql('postgres',
-	"SELECT comment FROM pg_available_extensions WHERE name = 'vector'");
-plan skip_all => "this server has pgvector's own vector extension ($available)"
-  if $available ne '' && $available !~ /hnswmm/;
-isnt($available, '', 'the compatibility extension is installed (make test runs make install-pgvector-compat)');
+require_pgvector_compat($node);
 
 $node->safe_psql('postgres', 'CREATE DATABASE app');
 sub app { return $node->safe_psql('app', $_[0]); }

@@ -25,11 +25,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $node = hnswmm_node('pgvector_dump');
-my $available = $node->safe_psql('postgres',
-	"SELECT comment FROM pg_available_extensions WHERE name = 'vector'");
-plan skip_all => "this server has pgvector's own vector extension ($available)"
-  if $available ne '' && $available !~ /hnswmm/;
-isnt($available, '', 'the compatibility extension is installed (make test runs make install-pgvector-compat)');
+require_pgvector_compat($node);
 
 my $dump = "$FindBin::Bin/data/pgvector-0.8.7-dump.sql";
 $node->safe_psql('postgres', 'CREATE DATABASE restored');

@@ -10,7 +10,7 @@ use IO::Uncompress::Gunzip qw($GunzipError);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(hnswmm_node fmnist_copy_file sql_file tempdir_abs);
+our @EXPORT = qw(hnswmm_node fmnist_copy_file sql_file tempdir_abs require_pgvector_compat);
 our @EXPORT_OK = qw(fmnist_labels);
 
 my $FMNIST = $ENV{HNSWMM_FMNIST} // '/usr/share/datasets/fashion-mnist';
@@ -438,6 +438,22 @@ sub sqlstate_class_ok
 {
 	my ($state) = @_;
 	return defined $state && $state =~ /^(?:22|42|54|0A)[0-9A-Z]{3}$/;
+}
+
+# For the tests of the pgvector compatibility extension: skip the whole
+# test where the server has pgvector's own `vector` extension, which the
+# compatibility install refuses to replace; else one test that the
+# compatibility extension is there (make test installs it).
+sub require_pgvector_compat
+{
+	my ($node) = @_;
+	my $available = $node->safe_psql('postgres',
+		"SELECT comment FROM pg_available_extensions WHERE name = 'vector'");
+
+	Test::More::plan(skip_all => "this server has pgvector's own vector extension ($available)")
+	  if $available ne '' && $available !~ /hnswmm/;
+	Test::More::isnt($available, '',
+		'the compatibility extension is installed (make test runs make install-pgvector-compat)');
 }
 
 1;
