@@ -27,6 +27,7 @@ OBJS = \
 	src/hnswmm_graph.o \
 	src/hnswmm_build.o \
 	src/hnswmm_buildgraph.o \
+	src/hnswmm_buildorder.o \
 	src/hnswmm_insert.o \
 	src/hnswmm_include.o \
 	src/hnswmm_scan.o \

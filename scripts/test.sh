@@ -28,12 +28,42 @@ small_fs_stop() {
   return 0
 }
 
+# A memory control group for test/tap/033_build_under_memory_limit.pl (root
+# only; it skips without one): made here, given to the server's user, with
+# a member "tests" that the TAP tests run in, so that they may move a
+# server into a member of their own (cgroup v2 lets a process move only
+# within a group whose cgroup.procs it may write).
+memcg_start() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  local root=/sys/fs/cgroup path
+  if grep -qw memory "$root/cgroup.controllers" 2>/dev/null; then
+    path=$root/hnswmm-tap-$$
+    echo +memory >"$root/cgroup.subtree_control" && mkdir "$path" &&
+      echo +memory >"$path/cgroup.subtree_control" || path=
+  elif [ -f "$root/memory/memory.limit_in_bytes" ]; then
+    path=$root/memory/hnswmm-tap-$$
+    mkdir "$path" || path=
+  fi
+  if [ -n "${path:-}" ] && mkdir "$path/tests" && chown -R postgres "$path"; then
+    export HNSWMM_TAP_MEMCG=$path
+  else
+    log "no memory control group: the build under a memory limit will skip"
+  fi
+}
+memcg_stop() {
+  [ -n "${HNSWMM_TAP_MEMCG:-}" ] || return 0
+  rmdir "$HNSWMM_TAP_MEMCG"/*/ "$HNSWMM_TAP_MEMCG" 2>/dev/null
+  HNSWMM_TAP_MEMCG=
+  return 0
+}
+
 ensure_packages
 build_and_install
 install_pgvector_compat
-trap 'cluster_stop; small_fs_stop' EXIT
+trap 'cluster_stop; small_fs_stop; memcg_stop' EXIT
 cluster_start
 small_fs_start
+memcg_start
 
 SUITES=${HNSWMM_SUITES:-regress pgtap tap pytest fuzz}
 PASSED=0 FAILED=0
@@ -81,12 +111,16 @@ run_tap() {
   bindir=$("$PG_CONFIG" --bindir); pgxsdir=$(dirname "$("$PG_CONFIG" --pgxs)")/../..
   mkdir -p "$dir" && cp -r test/tap/. "$dir/" && cp -r scripts/soak "$dir/soak" &&
     chmod -R a+rwX "$dir"
-  as_pg env PATH="$bindir:$PATH" PERL5LIB="$pgxsdir/src/test/perl" \
+  (
+    [ -n "${HNSWMM_TAP_MEMCG:-}" ] && echo "$BASHPID" >"$HNSWMM_TAP_MEMCG/tests/cgroup.procs"
+    as_pg env PATH="$bindir:$PATH" PERL5LIB="$pgxsdir/src/test/perl" \
       TESTDIR="$dir" PG_TEST_PORT_DIR="$dir" \
       PG_REGRESS="$pgxsdir/src/test/regress/pg_regress" \
       HNSWMM_FMNIST=/usr/share/datasets/fashion-mnist HNSWMM_SOAK_DIR="$dir/soak" \
       ${HNSWMM_OLD_INSTALL:+HNSWMM_OLD_INSTALL="$HNSWMM_OLD_INSTALL"} \
-      bash -c "cd '$dir' && prove -v ${HNSWMM_TAP_TESTS:-*.pl}" >"$LOGDIR/tap.log" 2>&1
+      ${HNSWMM_TAP_MEMCG:+HNSWMM_TAP_MEMCG="$HNSWMM_TAP_MEMCG"} \
+      bash -c "cd '$dir' && prove -v ${HNSWMM_TAP_TESTS:-*.pl}"
+  ) >"$LOGDIR/tap.log" 2>&1
   grep -vE '^\s*ok [0-9]+' "$LOGDIR/tap.log"; grep -E '^\s*ok [0-9]+ .*recall' "$LOGDIR/tap.log"
   count_tap "$LOGDIR/tap.log"
   # a script that died says why only in its own log (the test framework

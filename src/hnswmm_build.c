@@ -1,7 +1,8 @@
 /*
  * hnswmm_build.c
- *		CREATE INDEX: stream the heap's vectors into vector pages written in
- *		bulk (bypassing shared buffers), map the file just written, build the
+ *		CREATE INDEX: number the heap's rows cluster by cluster
+ *		(hnswmm_buildorder.c), write their vectors into vector pages in bulk
+ *		(bypassing shared buffers), map the file just written, build the
  *		graph in memory over the mapped vectors, then write the graph pages
  *		and the metapage, WAL-log the relation if it needs WAL, and sync it.
  *
@@ -18,6 +19,7 @@
 #include "common/pg_prng.h"
 #include "hnswmm.h"
 #include "hnswmm_buildgraph.h"
+#include "hnswmm_buildorder.h"
 #include "hnswmm_centers.h"
 #include "hnswmm_compat.h"
 #include "hnswmm_mapping.h"
@@ -33,6 +35,7 @@
 #define PHASE_LOAD		2
 #define PHASE_GRAPH		3
 #define PHASE_WRITE		4
+#define PHASE_ORDER		5
 
 /* Seed of the layer generator, so that a build is reproducible */
 #define BUILD_SEED		UINT64CONST(0x686e73776d6d)
@@ -45,7 +48,8 @@ typedef struct BuildState
 	bool		have_layout;
 	bool		needs_wal;
 	XLogRecPtr	redo_at_start;	/* GetRedoRecPtr() when the writes began */
-	uint32		nnodes;
+	uint32		nrows;			/* rows kept for the index so far */
+	uint32		nnodes;			/* of them, rows that have their node id */
 	uint32		nodes_size;		/* allocated entries of nodes */
 	BuildNode  *nodes;
 	char	   *vector_pages;	/* the current extent's vector pages */
@@ -53,6 +57,7 @@ typedef struct BuildState
 	float	   *vec;			/* one prepared vector (dimensions floats) */
 	char	   *slot;			/* its slot: the vector as the index keeps
 								 * it, then its INCLUDE values */
+	HnswmmOrder *order;			/* the rows, until they get their ids */
 	MemoryContext value_ctx;	/* a row's value as floats (reset per row) */
 	HnswmmCenters *centers;		/* binary codes: their centers, once chosen */
 	char	   *center_codes;	/* their codes for the center pages */
@@ -73,6 +78,8 @@ hnswmm_buildphasename(int64 phase)
 			return "building graph";
 		case PHASE_WRITE:
 			return "writing graph";
+		case PHASE_ORDER:
+			return "ordering vectors";
 		default:
 			return NULL;
 	}
@@ -251,6 +258,7 @@ set_layout(BuildState *bs, int dimensions)
 	bs->upper_used = palloc(sizeof(uint32) * bs->layout.upper_pages);
 	bs->vec = palloc0(sizeof(float) * dimensions);
 	bs->slot = palloc0(bs->layout.slot_size);
+	bs->order = hnswmm_order_begin(&bs->layout);
 	bs->have_layout = true;
 }
 
@@ -262,7 +270,6 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemoryContext old;
 	const float *value;
 	int			dim;
-	uint32		id;
 	bool		indexable;
 
 	if (isnull[0])
@@ -281,16 +288,25 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (bs->layout.include_size > 0)
 		hnswmm_encode_include(index, values, isnull,
 							  bs->slot + bs->layout.vector_bytes);
-	if (bs->nnodes == HNSWMM_INVALID_NODE - 1)
+	if (++bs->nrows == HNSWMM_INVALID_NODE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("hnswmm indexes hold at most %u vectors",
 						HNSWMM_INVALID_NODE - 1)));
+	hnswmm_order_add(bs->order, tid, bs->slot, bs->vec);
+}
 
-	id = bs->nnodes++;
+/* Give a row the next node id: its slot, its layer */
+static void
+add_node(void *arg, ItemPointer tid, const char *slot)
+{
+	BuildState *bs = (BuildState *) arg;
+	MemoryContext old;
+	uint32		id = bs->nnodes++;
+
 	if (id % bs->layout.nodes_per_extent == 0)
 		start_extent(bs, id / bs->layout.nodes_per_extent);
-	store_vector(bs, id, bs->slot);
+	store_vector(bs, id, slot);
 
 	if (id >= bs->nodes_size)
 	{
@@ -327,6 +343,11 @@ write_extent_graph(BuildState *bs, BuildShared *graph, HnswmmReader *reader,
 	uint32		first = extent * layout->nodes_per_extent;
 	uint32		last = Min(first + layout->nodes_per_extent, bs->nnodes);
 
+	/* the codes are made from the extent's vectors: read them in one go */
+	if (layout->code_size > 0)
+		(void) hnswmm_reader_willneed_blocks(reader,
+											 hnswmm_extent_start(layout, extent) + fixed,
+											 layout->vector_pages);
 	for (uint32 i = 0; i < fixed; i++)
 		hnswmm_init_page(pages + (Size) i * BLCKSZ,
 						 i < layout->graph_pages ? HNSWMM_PAGE_GRAPH : HNSWMM_PAGE_UPPER,
@@ -461,6 +482,11 @@ hnswmm_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
 	bs.heap_tuples = table_index_build_scan(heap, index, indexInfo, true, true,
 											build_callback, &bs, NULL);
+	if (bs.have_layout)
+	{
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PHASE_ORDER);
+		hnswmm_order_emit(bs.order, add_node, &bs);
+	}
 	if (bs.have_layout && bs.nnodes % bs.layout.nodes_per_extent != 0)
 		flush_extent(&bs, bs.nnodes / bs.layout.nodes_per_extent);
 	if (bs.have_layout)

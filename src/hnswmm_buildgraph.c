@@ -29,6 +29,16 @@
 /* Fewer nodes than this are linked by the leader alone */
 #define MIN_NODES_FOR_PARALLEL	5000
 
+/*
+ * The vectors of the next this many nodes are asked for (MADV_WILLNEED)
+ * each time a node id that is a multiple of it is claimed.  Ids go cluster
+ * by cluster (hnswmm_buildorder.c) and every node is linked after the nodes
+ * before it, so the next nodes' vectors are the next bytes of the file, the
+ * only ones that a build whose vectors do not fit in memory has not read
+ * yet: the kernel reads them in large requests instead of a fault a node.
+ */
+#define LINK_READ_AHEAD		1024
+
 /* One process's view of the shared graph, with its scratch space */
 typedef struct BuildGraph
 {
@@ -211,6 +221,14 @@ link_node(BuildGraph *bg, uint32 id)
 	}
 }
 
+/* Ask for the vectors of nodes [first, first + LINK_READ_AHEAD) */
+static void
+read_ahead(HnswmmReader *reader, uint32 first, uint32 nnodes)
+{
+	for (uint32 id = first; id < nnodes && id - first < LINK_READ_AHEAD; id++)
+		hnswmm_reader_willneed(reader, id);
+}
+
 /* Link nodes until none is left; the leader reports progress */
 static void
 link_all(BuildShared *shared, Relation index, bool leader)
@@ -227,6 +245,10 @@ link_all(BuildShared *shared, Relation index, bool leader)
 		if (id >= shared->nnodes)
 			break;
 		CHECK_FOR_INTERRUPTS();
+		if (id == 0)
+			read_ahead(&reader, 0, shared->nnodes);
+		if (id % LINK_READ_AHEAD == 0)
+			read_ahead(&reader, id + LINK_READ_AHEAD, shared->nnodes);
 		link_node(&bg, id);
 		if (leader && (id & 1023) == 0)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, id);

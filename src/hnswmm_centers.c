@@ -158,6 +158,26 @@ kmeans_round(HnswmmCenters *c, const float *sample, int nsample)
 }
 
 /*
+ * count centers of the nsample vectors in sample (k-means++ seeding, then
+ * KMEANS_ROUNDS Lloyd rounds); the same sample gives the same centers
+ */
+HnswmmCenters *
+hnswmm_kmeans(const float *sample, int nsample, int dimensions, int count)
+{
+	HnswmmCenters *c = centers_alloc(count, dimensions);
+	pg_prng_state prng;
+
+	pg_prng_seed(&prng, KMEANS_SEED);
+	seed_centers(c, sample, nsample, &prng);
+	for (int round = 0; round < KMEANS_ROUNDS; round++)
+	{
+		kmeans_round(c, sample, nsample);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return c;
+}
+
+/*
  * Round the centers to the sq8 codes the center pages keep, so that codes
  * are made against exactly the centers that scans read back
  */
@@ -187,7 +207,6 @@ hnswmm_choose_centers(HnswmmReader *reader, uint32 nnodes, char **codes)
 	int			nsample;
 	float	   *sample;
 	HnswmmCenters *c;
-	pg_prng_state prng;
 
 	*codes = NULL;
 	if (count == 0)
@@ -196,14 +215,7 @@ hnswmm_choose_centers(HnswmmReader *reader, uint32 nnodes, char **codes)
 				  SAMPLE_MAX_BYTES / (int) (sizeof(float) * layout->dimensions));
 	nsample = Min((uint32) Max(nsample, count), nnodes);
 	sample = read_sample(reader, nnodes, nsample);
-	c = centers_alloc(count, layout->dimensions);
-	pg_prng_seed(&prng, KMEANS_SEED);
-	seed_centers(c, sample, nsample, &prng);
-	for (int round = 0; round < KMEANS_ROUNDS; round++)
-	{
-		kmeans_round(c, sample, nsample);
-		CHECK_FOR_INTERRUPTS();
-	}
+	c = hnswmm_kmeans(sample, nsample, layout->dimensions, count);
 	pfree(sample);
 	*codes = palloc(size * count);
 	round_centers(c, *codes, size);

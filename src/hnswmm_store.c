@@ -359,20 +359,8 @@ widen_piece(void *arg, const char *piece, int start, int n)
 	int			first = hnswmm_bytes_elements(w->layout, start);
 	int			count = Min(hnswmm_bytes_elements(w->layout, n),
 							w->layout->dimensions - first);
-	float	   *out = w->out + first;
 
-	for (int i = 0; i < count; i++)
-	{
-		if (w->layout->element == HNSWMM_ELEMENT_BIT)
-			out[i] = (((const uint8 *) piece)[i / 8] >> (7 - i % 8)) & 1;
-		else
-		{
-			half		h;
-
-			memcpy(&h, piece + i * sizeof(half), sizeof(half));
-			out[i] = half_to_float(h);
-		}
-	}
+	hnswmm_widen_elements(w->layout, piece, count, w->out + first);
 }
 
 /* Node id's vector, as floats */

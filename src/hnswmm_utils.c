@@ -158,6 +158,38 @@ hnswmm_encode_slot(const HnswmmLayout *layout, float *vec, char *slot)
 	}
 }
 
+/*
+ * count elements of a half or bit slot, starting at an element boundary
+ * (bytes), as floats: halves widened, bits as 0 and 1
+ */
+void
+hnswmm_widen_elements(const HnswmmLayout *layout, const char *bytes, int count,
+					  float *out)
+{
+	for (int i = 0; i < count; i++)
+	{
+		if (layout->element == HNSWMM_ELEMENT_BIT)
+			out[i] = (((const uint8 *) bytes)[i / 8] >> (7 - i % 8)) & 1;
+		else
+		{
+			half		h;
+
+			memcpy(&h, bytes + i * sizeof(half), sizeof(half));
+			out[i] = half_to_float(h);
+		}
+	}
+}
+
+/* The vector part of a slot as floats: hnswmm_encode_slot undone */
+void
+hnswmm_decode_slot(const HnswmmLayout *layout, const char *slot, float *vec)
+{
+	if (layout->element == HNSWMM_ELEMENT_FLOAT4)
+		memcpy(vec, slot, sizeof(float) * layout->dimensions);
+	else
+		hnswmm_widen_elements(layout, slot, layout->dimensions, vec);
+}
+
 /* The metric of an index, from its operator class's support function 1 */
 HnswmmMetric
 hnswmm_index_metric(Relation index)

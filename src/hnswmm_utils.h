@@ -20,6 +20,10 @@ extern void hnswmm_read_options(Relation index, HnswmmParams *params);
 extern HnswmmMetric hnswmm_index_metric(Relation index);
 extern HnswmmElement hnswmm_index_element(Relation index);
 extern void hnswmm_encode_slot(const HnswmmLayout *layout, float *vec, char *slot);
+extern void hnswmm_widen_elements(const HnswmmLayout *layout, const char *bytes,
+								  int count, float *out);
+extern void hnswmm_decode_slot(const HnswmmLayout *layout, const char *slot,
+							   float *vec);
 extern const float *hnswmm_value_floats(Relation index, Datum value, int *dim);
 extern int	hnswmm_include_size(Relation index);
 extern void hnswmm_check_dimensions(Relation index, int expected, int actual);
