@@ -11,8 +11,7 @@
  * the vector bytes ran about 60 times slower than without it.  Numbered
  * cluster by cluster, an insert's search stays mostly within its own
  * cluster, whose vectors are a few contiguous megabytes that stay cached
- * while the cluster is linked; scans of such an index touch fewer pages
- * too.
+ * while the cluster is linked.
  *
  * The rows go to a temporary file as the heap scan hands them over (TID and
  * slot), while a reservoir keeps a uniform sample of their vectors.  k-means
