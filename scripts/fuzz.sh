@@ -2,7 +2,7 @@
 # Fuzz the input functions of the vector, sparsevec and halfvec types
 # outside the server.
 #
-#   scripts/fuzz.sh                 20,000 executions of each harness (make test)
+#   scripts/fuzz.sh                 10,000 executions of each harness (make test)
 #   scripts/fuzz.sh RUNS            RUNS executions of each harness
 #   scripts/fuzz.sh --seconds N     N seconds of each harness
 #
@@ -24,7 +24,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-RUNS=20000 SECONDS_EACH=
+RUNS=10000 SECONDS_EACH=
 case "${1:-}" in
   --seconds) SECONDS_EACH=${2:?usage: fuzz.sh --seconds N} ;;
   --seconds=*) SECONDS_EACH=${1#--seconds=} ;;

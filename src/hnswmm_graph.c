@@ -738,6 +738,7 @@ page_approx(HnswmmGraph *graph, const float *query, const uint32 *ids, int n,
 	HnswmmPageGraph *pg = (HnswmmPageGraph *) graph;
 	const HnswmmLayout *layout = &pg->reader.layout;
 
+	hnswmm_read_counts.codes += n;
 	for (int i = 0; i < n; i++)
 	{
 		BlockNumber blkno = hnswmm_node_block(layout, ids[i]);
@@ -768,8 +769,8 @@ hnswmm_page_graph_open(HnswmmPageGraph *pg, Relation index,
 }
 
 /*
- * Walk a quantized index by its codes, for this query (scans; inserts
- * link nodes by exact distances).
+ * Walk a quantized index by its codes, for this query (scans, and the
+ * searches of inserts, which then re-rank what they found)
  */
 void
 hnswmm_page_graph_use_codes(HnswmmPageGraph *pg, const HnswmmMetaPageData *meta,

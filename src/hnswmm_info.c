@@ -5,10 +5,13 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
+
 #include "access/htup_details.h"
 #include "funcapi.h"
 #include "hnswmm.h"
 #include "hnswmm_quant.h"
+#include "hnswmm_store.h"
 #include "hnswmm_utils.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
@@ -53,5 +56,31 @@ hnswmm_index_info(PG_FUNCTION_ARGS)
 	values[12] = Int32GetDatum(meta.dimensions > 0 ? layout.code_size : 0);
 	values[13] = Int32GetDatum(meta.ncenters);
 	hnswmm_close_after_inspection(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * What this backend has read since it started: vectors and codes (counted
+ * by hnswmm_store.c and hnswmm_graph.c), and its major page faults, which
+ * are the vector pages the mapping had to read from disk (reads into
+ * shared buffers are system calls, not faults).  Callers subtract two
+ * calls' values to see what the statements between them read.
+ */
+PG_FUNCTION_INFO_V1(hnswmm_read_counts_sql);
+Datum
+hnswmm_read_counts_sql(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {0};
+	struct rusage usage;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (getrusage(RUSAGE_SELF, &usage) != 0)
+		usage.ru_majflt = 0;
+	values[0] = Int64GetDatum(hnswmm_read_counts.vectors);
+	values[1] = Int64GetDatum(hnswmm_read_counts.codes);
+	values[2] = Int64GetDatum((int64) usage.ru_majflt);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -43,6 +43,25 @@ keep_linkable(Relation index, const HnswmmLayout *layout,
 	return kept;
 }
 
+/*
+ * Give the candidates a search by codes found their exact distances, their
+ * vectors asked for all at once first so that reads from disk overlap, and
+ * sort them, closest first.  All of them: re-ranking only the 2m closest
+ * by sq8 code cost recall@10 0.006 on fashion-mnist at ef_search 10, and
+ * ef_construction reads are still few against the thousand or so
+ * distances a search by full vectors computes.
+ */
+static void
+rerank_candidates(HnswmmReader *reader, const float *vec,
+				  HnswmmCandidate *found, int n)
+{
+	for (int i = 0; i < n; i++)
+		hnswmm_reader_willneed(reader, found[i].id);
+	for (int i = 0; i < n; i++)
+		found[i].dist = hnswmm_reader_distance(reader, vec, found[i].id);
+	hnswmm_sort_candidates(found, n);
+}
+
 /* Link node id, just appended as a graph node, into the layers it was searched in */
 static void
 link_node(HnswmmReader *reader, uint32 id, int top,
@@ -84,12 +103,17 @@ insert_into_graph(Relation index, const HnswmmMetaPageData *meta,
 	uint32		id;
 
 	hnswmm_page_graph_open(&pg, index, meta);
+	hnswmm_page_graph_use_codes(&pg, meta, vec);
 	for (int l = 0; l <= Min(level, meta->entry_level); l++)
 		found[l] = palloc(sizeof(HnswmmCandidate) * (ef + 1));
 	top = hnswmm_search_for_insert(&pg.graph, vec, meta->entry_node,
 								   meta->entry_level, level, ef, found, nfound);
 	for (int l = top; l >= 0; l--)
+	{
 		nfound[l] = keep_linkable(index, &reader->layout, found[l], nfound[l]);
+		if (pg.codes != NULL)
+			rerank_candidates(reader, vec, found[l], nfound[l]);
+	}
 	head = hnswmm_find_duplicate(reader, vec, found[0], nfound[0]);
 	if (head != HNSWMM_INVALID_NODE)
 	{

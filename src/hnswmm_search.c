@@ -454,7 +454,8 @@ hnswmm_select_neighbors(HnswmmReader *reader, const HnswmmCandidate *candidates,
  * The search a new node of layer `level` makes: greedy descent to its top
  * layer, then a beam of width ef on each layer from there down to 0.
  * found[l] (room for ef + 1 each) receives layer l's results, closest
- * first, and nfound[l] their count.  Returns the top layer searched.
+ * first, and nfound[l] their count; their distances are the codes' when
+ * the graph walks by codes.  Returns the top layer searched.
  */
 int
 hnswmm_search_for_insert(HnswmmGraph *graph, const float *vec,
@@ -465,7 +466,7 @@ hnswmm_search_for_insert(HnswmmGraph *graph, const float *vec,
 	HnswmmCandidate entry;
 
 	entry.id = entry_id;
-	entry.dist = hnswmm_reader_distance(graph->reader, vec, entry_id);
+	entry.dist = hnswmm_graph_distance(graph, vec, entry_id);
 	entry = hnswmm_greedy_descent(graph, vec, entry, entry_level, top);
 	for (int l = top; l >= 0; l--)
 	{

@@ -118,6 +118,8 @@ hnswmm_reader_close(HnswmmReader *reader)
 	reader->mapped_below = 0;
 }
 
+HnswmmReadCounts hnswmm_read_counts;
+
 static inline const char *
 mapped_payload(const HnswmmReader *reader, BlockNumber blkno)
 {
@@ -141,6 +143,7 @@ for_each_piece(HnswmmReader *reader, uint32 id, int nbytes, PieceFn fn, void *ar
 	int			skip = slot.offset;
 	int			done = 0;
 
+	hnswmm_read_counts.vectors++;
 	while (done < nbytes)
 	{
 		int			n = Min(nbytes - done, (int) HNSWMM_PAYLOAD - skip);
@@ -270,6 +273,7 @@ hnswmm_mapped_distance(HnswmmReader *reader, const float *query,
 	float		sum = mapped_sum(reader, query, vec, first);
 	float		own = reader->ones ? mapped_sum(reader, reader->ones, vec, first) : 0;
 
+	hnswmm_read_counts.vectors++;
 	hnswmm_mapped_read_check(reader->index);
 	return finish_distance(reader, query, sum, own);
 }

@@ -27,6 +27,19 @@ typedef struct HnswmmReader
 	float	   *scratch;		/* one vector, for distances between nodes */
 } HnswmmReader;
 
+/*
+ * What this backend's searches have read since it started, for
+ * hnswmm_read_counts(): whole vectors (each distance from a full vector,
+ * each copy of one) and codes (each distance from a code)
+ */
+typedef struct HnswmmReadCounts
+{
+	int64		vectors;
+	int64		codes;
+} HnswmmReadCounts;
+
+extern PGDLLIMPORT HnswmmReadCounts hnswmm_read_counts;
+
 extern void hnswmm_reader_open(HnswmmReader *reader, Relation index,
 							   const HnswmmMetaPageData *meta);
 extern void hnswmm_reader_open_build(HnswmmReader *reader, Relation index,

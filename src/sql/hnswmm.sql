@@ -53,6 +53,17 @@ CREATE FUNCTION hnswmm_prewarm(index regclass,
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
+-- What this backend's index searches have read since it started: each
+-- distance from (or copy of) a full vector, each distance from a code, and
+-- the backend's major page faults (vector pages the mapping read from
+-- disk).  Subtract two calls' values to see what the statements between
+-- them read.
+CREATE FUNCTION hnswmm_read_counts(OUT vectors bigint, OUT codes bigint,
+	OUT major_faults bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'hnswmm_read_counts_sql'
+	LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
 -- Locks the table against writers while it runs: not for PUBLIC (grant
 -- EXECUTE to the roles that check indexes, as with amcheck)
 CREATE FUNCTION hnswmm_verify(index regclass,

@@ -1,7 +1,7 @@
 -- pgTAP: the catalog entries of the hnswmm access method (src/sql/hnswmm.sql).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS hnswmm;
-SELECT plan(45);
+SELECT plan(49);
 
 SELECT ok(EXISTS (SELECT 1 FROM pg_am WHERE amname = 'hnswmm' AND amtype = 'i'),
 		  'hnswmm is an index access method');
@@ -89,6 +89,18 @@ SELECT is((SELECT array_agg(o.parameter_name::text ORDER BY o.ordinal_position)
 SELECT function_returns('hnswmm_prewarm', ARRAY['regclass'], 'record',
 						'hnswmm_prewarm(regclass) returns a record');
 SELECT is_strict('hnswmm_prewarm', ARRAY['regclass'], 'hnswmm_prewarm is strict');
+SELECT function_returns('hnswmm_read_counts', ARRAY[]::text[], 'record',
+						'hnswmm_read_counts() returns a record');
+SELECT volatility_is('hnswmm_read_counts', ARRAY[]::text[], 'volatile',
+					 'hnswmm_read_counts is volatile: each call reads the counters anew');
+SELECT function_privs_are('hnswmm_read_counts', ARRAY[]::text[], 'public', ARRAY['EXECUTE'],
+						  'PUBLIC may execute hnswmm_read_counts (its own backend''s counts)');
+SELECT is((SELECT array_agg(o.parameter_name::text ORDER BY o.ordinal_position)
+		   FROM information_schema.parameters o
+		   JOIN information_schema.routines r USING (specific_schema, specific_name)
+		   WHERE r.routine_name = 'hnswmm_read_counts' AND o.parameter_mode = 'OUT'),
+		  ARRAY['vectors', 'codes', 'major_faults'],
+		  'hnswmm_read_counts returns vectors, codes and major_faults');
 
 -- quantization: the option's values and the re-ranking setting
 SELECT is(current_setting('hnswmm.rerank'), '0',

@@ -1,7 +1,7 @@
 # Limits and cancellation.
 #
 #   - statement_timeout and pg_cancel_backend stop a long CREATE INDEX
-#     (200,000 x 64 dimensions), a VACUUM of a large index (in its index
+#     (120,000 x 64 dimensions), a VACUUM of a large index (in its index
 #     phase) and a long scan (ef_search = 1000, an iterative scan with a
 #     high max_scan_tuples and a filter that never matches) within a few
 #     seconds.  Nothing stays behind: no index, no relation file, no
@@ -32,7 +32,7 @@ $node->safe_psql('postgres', 'ALTER DATABASE postgres SET jit = off');
 my $random64 = 'ARRAY(SELECT random() FROM generate_series(1, 64) WHERE g > 0)::real[]::vector';
 $node->safe_psql('postgres', qq{
 	CREATE TABLE big (id int, category int, emb vector(64));
-	INSERT INTO big SELECT g, g % 10, $random64 FROM generate_series(1, 200000) g;
+	INSERT INTO big SELECT g, g % 10, $random64 FROM generate_series(1, 120000) g;
 	CREATE TABLE big2 (id int, category int, emb vector(64));
 	INSERT INTO big2 SELECT * FROM big;
 	VACUUM ANALYZE big;
@@ -128,7 +128,7 @@ my $deleted_maps = q{
 	WHERE l LIKE '%/base/%' AND l LIKE '%(deleted)%'};
 
 # ---------------------------------------------------------------------
-# CREATE INDEX of 200,000 x 64
+# CREATE INDEX of 120,000 x 64
 # ---------------------------------------------------------------------
 {
 	my ($late, $err, $out) = timed_out('CREATE INDEX big_idx ON big USING hnswmm (emb)', 1500,
@@ -194,8 +194,8 @@ $node->safe_psql('postgres', q{
 	is($rc, 0, 'after a VACUUM stopped by statement_timeout, hnswmm_verify passes') or diag($err);
 
 	$node->safe_psql('postgres', 'VACUUM big2');
-	is($node->safe_psql('postgres', "SELECT live FROM hnswmm_verify('big2_idx')"), '100000',
-		'a VACUUM to the end then leaves exactly the 100,000 live rows in the index');
+	is($node->safe_psql('postgres', "SELECT live FROM hnswmm_verify('big2_idx')"), '60000',
+		'a VACUUM to the end then leaves exactly the 60,000 live rows in the index');
 }
 
 # ---------------------------------------------------------------------
@@ -304,7 +304,7 @@ SKIP:
 	$node->safe_psql('postgres', "CREATE TABLESPACE small LOCATION '$ts'");
 	my $tsoid = $node->safe_psql('postgres', "SELECT oid FROM pg_tablespace WHERE spcname = 'small'");
 
-	# 51 MB of vectors into a filesystem of 20 MB
+	# 31 MB of vectors into a filesystem of 20 MB
 	my ($rc, $out, $err) = $node->psql('postgres', q{\set VERBOSITY verbose
 		CREATE INDEX full_idx ON big USING hnswmm (emb) TABLESPACE small});
 	like($err, qr/ERROR:  53100: .*No space left on device/,

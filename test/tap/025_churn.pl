@@ -1,7 +1,7 @@
 # Every live row stays reachable through churn.
 #
 # 20,000 rows of 32 random dimensions; four clients insert, delete and
-# search for 30 s (CHURN_SECONDS) while a fifth runs VACUUM every 5 s.
+# search for 20 s (CHURN_SECONDS) while a fifth runs VACUUM every 5 s.
 # Pruning of full neighbour lists, by inserts and by VACUUM's repairs, can
 # take a node's last incoming link; then only the ring reaches it, and a
 # search finds it only by walking most of the graph.  After a final
@@ -17,7 +17,7 @@ use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $seconds = $ENV{CHURN_SECONDS} // 30;
+my $seconds = $ENV{CHURN_SECONDS} // 20;
 my $node = hnswmm_node('churn');
 $node->append_conf('postgresql.conf', "autovacuum = off\nlog_statement = none\n");
 $node->restart;

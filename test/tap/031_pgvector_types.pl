@@ -27,11 +27,15 @@ my $node = hnswmm_node('halfvec');
 my $base = fmnist_copy_file('train', 0, 20000);
 my $queries = fmnist_copy_file('t10k', 0, 200);
 
+# STORAGE PLAIN: fashion-mnist's zeros make pglz compress its vectors, and
+# the exact answers below would decompress a vector for every distance
 $node->safe_psql('postgres', qq{
 	CREATE TABLE fm (id int PRIMARY KEY, emb vector(784));
+	ALTER TABLE fm ALTER emb SET STORAGE PLAIN;
 	COPY fm FROM '$base';
 	CREATE TABLE fmh AS SELECT id, emb::halfvec(784) AS emb FROM fm;
 	CREATE TABLE q (qid int PRIMARY KEY, emb vector(784));
+	ALTER TABLE q ALTER emb SET STORAGE PLAIN;
 	COPY q FROM '$queries';
 	CREATE TABLE qh AS SELECT qid, emb::halfvec(784) AS emb FROM q;
 });
@@ -90,6 +94,7 @@ like($node->safe_psql('postgres', q{SET enable_seqscan = off;
 # pgvector's binary-quantization recipe: a bit_hamming_ops index on
 # binary_quantize(emb)::bit(784), its 100 nearest by Hamming distance
 # re-ranked by L2; the index's candidates do as well as the exact ones
+# (on the first 100 queries: the exact candidates quantize every row)
 sub rerank_recall
 {
 	my ($settings) = @_;
@@ -101,7 +106,7 @@ sub rerank_recall
 				ORDER BY binary_quantize(emb)::bit(784) <~> binary_quantize(q.emb) LIMIT 100) c
 				ORDER BY c.emb <-> q.emb LIMIT 10) r
 		))) / 10.0, 4)
-		FROM q JOIN truth t USING (qid);
+		FROM q JOIN truth t USING (qid) WHERE qid < 100;
 	});
 }
 $node->safe_psql('postgres', q{

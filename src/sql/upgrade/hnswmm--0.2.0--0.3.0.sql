@@ -446,3 +446,14 @@ CREATE OPERATOR CLASS bit_jaccard_ops
 	FOR TYPE bit USING hnswmm AS
 	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
 	FUNCTION 1 hnswmm_jaccard_support(internal);
+
+-- What this backend's index searches have read since it started: each
+-- distance from (or copy of) a full vector, each distance from a code, and
+-- the backend's major page faults (vector pages the mapping read from
+-- disk).  Subtract two calls' values to see what the statements between
+-- them read.
+CREATE FUNCTION hnswmm_read_counts(OUT vectors bigint, OUT codes bigint,
+	OUT major_faults bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'hnswmm_read_counts_sql'
+	LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
