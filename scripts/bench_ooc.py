@@ -21,7 +21,8 @@ For each index (quantization 'binary', then 'none') the benchmark:
      and queries after it.  Every run since a start
      takes test images no earlier run of that start has used, so no run
      finds its rows cached by another.
-It prints one table, checks that the server was never OOM-killed, and
+It prints one table (with the kB the backends read from storage a query,
+from /proc/PID/io), checks that the server was never OOM-killed, and
 states whether quantized search at recall@10 >= 0.9 kept at least half of
 its unlimited QPS under the limit and each build under the limit took at
 most three times as long as without it.  --copies and --dim choose the
@@ -124,6 +125,7 @@ class Row:
     phase: str
     result: Result
     extra: str = ""
+    kb_read: float = 0.0        # kB the backends read from storage a query
 
 
 @dataclass
@@ -328,12 +330,25 @@ def searcher(b: Bench, ef: int) -> Callable[[], ContextManager[bench.Search]]:
     return open_search
 
 
+def read_bytes(b: Bench) -> int:
+    """Bytes the backends of this start's connections have read from
+    storage (/proc/PID/io: vector pages through the mapping, its read-ahead
+    included, and heap and graph pages missing from shared buffers)."""
+    total = 0
+    for conn in b.conns:
+        io = Path(f"/proc/{conn.info.backend_pid}/io").read_text()
+        total += int(next(line.split()[1] for line in io.splitlines() if line.startswith("read_bytes:")))
+    return total
+
+
 def measure(b: Bench, index: str, limit: str, phase: str, ef: int, extra: str = "") -> None:
     part = next_queries(b, b.args.nq_warm if phase == "warm" else b.args.nq)
     print(f"  [{index}, {limit}, {phase}]", end="", flush=True)
+    before = read_bytes(b)
     result = bench.measure(f"hnswmm {index}", ef, searcher(b, ef), b.args, b.base,
                            b.queries[part], b.true_dist[part], warm=False)
-    b.rows.append(Row(index, limit, phase, result, extra))
+    kb_read = (read_bytes(b) - before) / 1024 / (part.stop - part.start)
+    b.rows.append(Row(index, limit, phase, result, extra, kb_read))
 
 
 def prewarm(b: Bench) -> str:
@@ -378,12 +393,12 @@ def table(b: Bench) -> str:
              f" ({b.base.nbytes / 2**20:.0f} MB of vectors), {b.args.nq} queries a cold run and"
              f" {b.args.nq_warm} a warm one (each run"
              f" its own), k {b.args.k}, {b.args.clients} client(s)", "",
-             "| index | memory limit | phase | ef | recall@10 | QPS | p50 ms | p99 ms |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+             "| index | memory limit | phase | ef | recall@10 | QPS | p50 ms | p99 ms | kB read a query |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in b.rows:
         x = r.result
         lines.append(f"| {r.index} | {r.limit} | {r.phase} | {x.ef} | {x.recall:.4f} | {x.qps:.1f} |"
-                     f" {x.p50_ms:.2f} | {x.p99_ms:.2f} |")
+                     f" {x.p50_ms:.2f} | {x.p99_ms:.2f} | {r.kb_read:.0f} |")
     lines.append("")
     for bi in b.builds:
         lines.append(f"- {describe(bi)}")
