@@ -60,6 +60,17 @@ SELECT sum(cardinality(index_mod(v, 10))) AS rows_10pct, sum(cardinality(index_m
 -- max_scan_tuples bounds the work
 SET hnswmm.max_scan_tuples = 50;
 SELECT sum(cardinality(index_cat(v, 7))) < 100 AS bounded FROM q;
+-- and says so, once a scan, when it stops a scan whose rows the query
+-- still wanted: here a 1% filter after 50 rows (a join rescans one scan
+-- for each outer row, and hears it once)
+SET client_min_messages = notice;
+SELECT cardinality(index_cat('[1,0,0,0,0,0,0,0]', 7)) AS short_of_10;
+SELECT count(*) AS outer_rows, sum(n) AS rows FROM q,
+  LATERAL (SELECT count(*) AS n FROM (SELECT id FROM it WHERE cat = 7 ORDER BY emb <-> v LIMIT 10) s) x;
+-- no notice when the LIMIT is filled within the bound
+SELECT cardinality(index_cat('[1,0,0,0,0,0,0,0]', 7)) AS full_10
+FROM (SELECT set_config('hnswmm.max_scan_tuples', '5000', true)) s;
+SET client_min_messages = warning;
 RESET hnswmm.max_scan_tuples;
 \set VERBOSITY sqlstate
 SET hnswmm.iterative_scan = sideways;

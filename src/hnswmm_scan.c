@@ -66,6 +66,8 @@ typedef struct HnswmmScanOpaqueData
 	uint32		chain;			/* next duplicate of the last result */
 	int64		returned;		/* nodes handed out so far */
 	float		last_dist;		/* distance of the last node handed out */
+	bool		limit_noticed;	/* told that max_scan_tuples stopped a
+								 * scan (once a scan, rescans included) */
 } HnswmmScanOpaqueData;
 
 typedef HnswmmScanOpaqueData *HnswmmScanOpaque;
@@ -353,6 +355,27 @@ rerank_batch(IndexScanDesc scan)
 }
 
 /*
+ * An iterative scan reached hnswmm.max_scan_tuples while the executor
+ * still asked for rows: the query gets fewer rows than its LIMIT, or
+ * misses some of the nearest that pass its filter.  Say so once a scan
+ * (a join rescans the same scan once for each outer row).
+ */
+static void
+notice_scan_limit(IndexScanDesc scan)
+{
+	HnswmmScanOpaque so = (HnswmmScanOpaque) scan->opaque;
+
+	if (so->limit_noticed)
+		return;
+	so->limit_noticed = true;
+	ereport(NOTICE,
+			(errmsg("the scan of index \"%s\" stopped at hnswmm.max_scan_tuples (%d rows) before the query had all its rows",
+					RelationGetRelationName(scan->indexRelation),
+					so->settings.max_scan_tuples),
+			 errhint("Raise hnswmm.max_scan_tuples (or hnsw.max_scan_tuples), or make the filter match more rows.")));
+}
+
+/*
  * Run the next batch of the search: the first one always, later ones only
  * for iterative scans within hnswmm.max_scan_tuples.  Returns false when
  * the scan is over.
@@ -380,6 +403,8 @@ next_batch(IndexScanDesc scan)
 		so->nbatch = hnswmm_iter_next_batch(&so->pg.graph, so->query,
 											&so->iter, so->ef, so->batch);
 	}
+	else if (so->settings.iterative_scan != HNSWMM_ITERATIVE_OFF)
+		notice_scan_limit(scan);
 	rerank_batch(scan);
 	so->done = so->nbatch == 0;
 	MemoryContextSwitchTo(old);
