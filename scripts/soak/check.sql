@@ -1,8 +1,10 @@
 -- Checks after the load (scripts/soak.sh, test/tap/020_soak.pl).  VACUUM
--- first (twice: the second pass sees what the first one's pruning left),
--- then one row per check: name | ok | detail.
-VACUUM soak;
-VACUUM soak;
+-- first (twice: the second pass sees what the first one's pruning left;
+-- INDEX_CLEANUP ON, since with dead rows on under 2% of the pages VACUUM
+-- may skip the indexes and leave their entries), then one row per check:
+-- name | ok | detail.
+VACUUM (INDEX_CLEANUP ON) soak;
+VACUUM (INDEX_CLEANUP ON) soak;
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 

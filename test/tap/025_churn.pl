@@ -69,13 +69,15 @@ note($node->safe_psql('postgres', q{
 # their index entries with them, which hnswmm_verify then counts as live:
 # VACUUM again until it has removed them all (it says so in VERBOSE:
 # "tuples missed: N dead from M pages not removed due to cleanup lock
-# contention").
+# contention").  INDEX_CLEANUP ON: with dead rows on under 2% of the
+# pages VACUUM may skip the indexes and leave the rows as dead line
+# pointers (the bypass of PostgreSQL 14+), their index entries live.
 my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM churn');
 my ($live, $unreachable);
 my $vacuums = 0;
 while ($vacuums < 10)
 {
-	my ($ret, $out, $err) = $node->psql('postgres', 'VACUUM (VERBOSE) churn');
+	my ($ret, $out, $err) = $node->psql('postgres', 'VACUUM (VERBOSE, INDEX_CLEANUP ON) churn');
 	$vacuums++;
 	note("VACUUM $vacuums: $1") if $err =~ /(tuples missed: [^\n]*)/;
 	($live, $unreachable) = split / /, $node->safe_psql('postgres', q{
