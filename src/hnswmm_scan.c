@@ -395,16 +395,18 @@ next_batch(IndexScanDesc scan)
 			so->nbatch = hnswmm_iter_next_batch(&so->pg.graph, so->query,
 												&so->iter, so->ef, so->batch);
 	}
-	else if (so->settings.iterative_scan != HNSWMM_ITERATIVE_OFF &&
-			 so->returned < so->settings.max_scan_tuples)
-	{
-		if (so->iter.visited == NULL)
-			hnswmm_iter_keep_visited(&so->iter);
-		so->nbatch = hnswmm_iter_next_batch(&so->pg.graph, so->query,
-											&so->iter, so->ef, so->batch);
-	}
 	else if (so->settings.iterative_scan != HNSWMM_ITERATIVE_OFF)
-		notice_scan_limit(scan);
+	{
+		if (so->returned >= so->settings.max_scan_tuples)
+			notice_scan_limit(scan);
+		else
+		{
+			if (so->iter.visited == NULL)
+				hnswmm_iter_keep_visited(&so->iter);
+			so->nbatch = hnswmm_iter_next_batch(&so->pg.graph, so->query,
+												&so->iter, so->ef, so->batch);
+		}
+	}
 	rerank_batch(scan);
 	so->done = so->nbatch == 0;
 	MemoryContextSwitchTo(old);
