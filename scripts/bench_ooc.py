@@ -22,11 +22,12 @@ For each index (quantization 'binary', then 'none') the benchmark:
      takes test images no earlier run of that start has used, so no run
      finds its rows cached by another.
 It prints one table (with the kB the backends read from storage a query,
-from /proc/PID/io), checks that the server was never OOM-killed, and
+from /proc/PID/io, and the largest private memory, RssAnon, of a client
+backend after the run), checks that the server was never OOM-killed, and
 states whether quantized search at recall@10 >= 0.9 kept at least half of
 its unlimited QPS under the limit and each build under the limit took at
 most three times as long as without it.  --copies and --dim choose the
-size (--copies 34 --dim 128: 2,040,000 vectors).  Needs root (control groups, dropping
+size (--copies 34 --dim 256: 2,040,000 vectors).  Needs root (control groups, dropping
 the page cache); says why and exits 0 where it cannot run.
 """
 from __future__ import annotations
@@ -126,6 +127,7 @@ class Row:
     result: Result
     extra: str = ""
     kb_read: float = 0.0        # kB the backends read from storage a query
+    backend_mb: float = 0.0     # largest private memory (RssAnon) of a client backend after the run
 
 
 @dataclass
@@ -162,7 +164,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--dim", type=int, default=784,
                    help="dimensions: below 784, the images (and queries) are projected to this"
                         " many by a fixed Gaussian random projection before the noise is added,"
-                        " which keeps their clusters (--copies 34 --dim 128: 2,040,000 x 128)")
+                        " which keeps their clusters (--copies 34 --dim 256: 2,040,000 x 256)")
     p.add_argument("--noise", type=float, default=25.0, help="sigma of the noise added to each copy")
     p.add_argument("--ef", type=positive_ints, default="10,20,30,40,60", help="ef_search values of the warm runs")
     p.add_argument("--rerank", type=int, default=20,
@@ -348,7 +350,8 @@ def measure(b: Bench, index: str, limit: str, phase: str, ef: int, extra: str = 
     result = bench.measure(f"hnswmm {index}", ef, searcher(b, ef), b.args, b.base,
                            b.queries[part], b.true_dist[part], warm=False)
     kb_read = (read_bytes(b) - before) / 1024 / (part.stop - part.start)
-    b.rows.append(Row(index, limit, phase, result, extra, kb_read))
+    backend_mb = max(anon_kb(conn.info.backend_pid) for conn in b.conns) / 1024
+    b.rows.append(Row(index, limit, phase, result, extra, kb_read, backend_mb))
 
 
 def prewarm(b: Bench) -> str:
@@ -393,12 +396,13 @@ def table(b: Bench) -> str:
              f" ({b.base.nbytes / 2**20:.0f} MB of vectors), {b.args.nq} queries a cold run and"
              f" {b.args.nq_warm} a warm one (each run"
              f" its own), k {b.args.k}, {b.args.clients} client(s)", "",
-             "| index | memory limit | phase | ef | recall@10 | QPS | p50 ms | p99 ms | kB read a query |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| index | memory limit | phase | ef | recall@10 | QPS | p50 ms | p99 ms | kB read a query"
+             " | backend MB |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in b.rows:
         x = r.result
         lines.append(f"| {r.index} | {r.limit} | {r.phase} | {x.ef} | {x.recall:.4f} | {x.qps:.1f} |"
-                     f" {x.p50_ms:.2f} | {x.p99_ms:.2f} | {r.kb_read:.0f} |")
+                     f" {x.p50_ms:.2f} | {x.p99_ms:.2f} | {r.kb_read:.0f} | {r.backend_mb:.1f} |")
     lines.append("")
     for bi in b.builds:
         lines.append(f"- {describe(bi)}")
